@@ -1,0 +1,551 @@
+package wiretest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+const (
+	// startTimeout bounds how long serve waits for "listening on".
+	startTimeout = 20 * time.Second
+	// stopTimeout bounds how long stop waits for the server to exit.
+	stopTimeout = 20 * time.Second
+	// defaultTimeout is the deadline of one recv, eof or waitlog.
+	defaultTimeout = 10 * time.Second
+	// maxRecv bounds what one recv keeps in memory.
+	maxRecv = 256 << 20
+)
+
+// state is one script's servers and connections.
+type state struct {
+	t      testscript.T // the script's test, for Skip
+	lesson string       // the command that serve starts
+	srv    *server      // the running server, or nil
+	conns  map[string]*conn
+}
+
+func (st *state) cleanup() {
+	for _, c := range st.conns {
+		c.c.Close()
+	}
+	if st.srv != nil {
+		st.srv.cmd.Process.Kill()
+		<-st.srv.done
+	}
+}
+
+// server is a lesson program running in the background.
+type server struct {
+	cmd  *exec.Cmd
+	addr string        // the address it logged, e.g. 127.0.0.1:40123
+	done chan struct{} // closed when the process has exited
+	err  error         // cmd.Wait's result; read after done
+
+	mu      sync.Mutex
+	log     bytes.Buffer  // stdout and stderr so far; guarded by mu
+	changed chan struct{} // closed and replaced on every write; guarded by mu
+}
+
+func (s *server) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log.Write(p)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// waitLog waits until the log matches re and returns the submatches.
+func (s *server) waitLog(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		m := re.FindStringSubmatch(s.log.String())
+		changed := s.changed
+		s.mu.Unlock()
+		if m != nil {
+			return m, nil
+		}
+		select {
+		case <-changed:
+		case <-s.done:
+			// The process has exited: its output is complete.
+			if m := re.FindStringSubmatch(s.logString()); m != nil {
+				return m, nil
+			}
+			return nil, fmt.Errorf("server exited (%v) before logging %q; its log:\n%s", s.err, re, s.logString())
+		case <-deadline:
+			return nil, fmt.Errorf("server did not log %q within %v; its log:\n%s", re, timeout, s.logString())
+		}
+	}
+}
+
+func (s *server) logString() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+var listeningRE = regexp.MustCompile(`listening on (\S+)`)
+
+// serve [args...]
+//
+// starts the lesson in the background with -addr 127.0.0.1:0 (unless the
+// arguments give an -addr), waits until it logs "listening on ADDR", and
+// sets $ADDR, $HOST and $PORT.
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	st := getState(ts)
+	if neg {
+		ts.Fatalf("usage: serve [args...]")
+	}
+	if st.srv != nil {
+		ts.Fatalf("a server is already running; stop it first")
+	}
+	if !slices.ContainsFunc(args, func(a string) bool { return a == "-addr" || strings.HasPrefix(a, "-addr=") }) {
+		args = append([]string{"-addr", "127.0.0.1:0"}, args...)
+	}
+	path, err := exec.LookPath(st.lesson)
+	ts.Check(err)
+	s := &server{cmd: exec.Command(path, args...), done: make(chan struct{}), changed: make(chan struct{})}
+	s.cmd.Dir = ts.MkAbs(".")
+	s.cmd.Stdout = s
+	s.cmd.Stderr = s
+	ts.Check(s.cmd.Start())
+	st.srv = s
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	m, err := s.waitLog(listeningRE, startTimeout)
+	ts.Check(err)
+	s.addr = m[1]
+	host, port, err := net.SplitHostPort(s.addr)
+	ts.Check(err)
+	ts.Setenv("ADDR", s.addr)
+	ts.Setenv("HOST", host)
+	ts.Setenv("PORT", port)
+}
+
+// stop
+//
+// interrupts the server (Ctrl-C), waits for it to exit and prints its log
+// to stdout, with the addresses of the script's connections replaced by
+// their names (<c>), the server's by $ADDR and its port by $PORT. It fails
+// if the server does not exit 0, unless negated.
+func cmdStop(ts *testscript.TestScript, neg bool, args []string) {
+	st := getState(ts)
+	s := st.srv
+	if s == nil {
+		ts.Fatalf("no server is running")
+	}
+	if runtime.GOOS == "windows" {
+		s.cmd.Process.Kill() // Windows has no SIGINT to send
+	} else {
+		s.cmd.Process.Signal(os.Interrupt)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		s.cmd.Process.Kill()
+		<-s.done
+		ts.Fatalf("server did not exit within %v of Ctrl-C; its log:\n%s", stopTimeout, s.logString())
+	}
+	st.srv = nil
+	fmt.Fprint(ts.Stdout(), st.scrub(s.logString(), s.addr))
+	if s.err != nil && !neg {
+		ts.Fatalf("server exited with %v", s.err)
+	}
+	if s.err == nil && neg {
+		ts.Fatalf("server exited 0, unexpectedly")
+	}
+}
+
+var loopbackAddrRE = regexp.MustCompile(`(127\.0\.0\.1|\[::1\]):\d+`)
+
+// scrub replaces the addresses in a server log that change from run to run.
+func (st *state) scrub(log, srvAddr string) string {
+	for name, c := range st.conns {
+		log = strings.ReplaceAll(log, c.local, "<"+name+">")
+	}
+	if srvAddr != "" {
+		_, port, _ := net.SplitHostPort(srvAddr)
+		log = strings.ReplaceAll(log, srvAddr, "$ADDR")
+		log = regexp.MustCompile(`\b`+port+`\b`).ReplaceAllString(log, "$$PORT")
+	}
+	return loopbackAddrRE.ReplaceAllString(log, "$1:*")
+}
+
+// waitlog [-timeout d] 'regexp'
+//
+// waits until the server's log matches the regular expression.
+func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
+	fs, timeout := flags("waitlog")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || neg {
+		ts.Fatalf("usage: waitlog [-timeout d] 'regexp'")
+	}
+	st := getState(ts)
+	if st.srv == nil {
+		ts.Fatalf("no server is running")
+	}
+	re, err := regexp.Compile(fs.Arg(0))
+	ts.Check(err)
+	_, err = st.srv.waitLog(re, *timeout)
+	ts.Check(err)
+}
+
+// conn is a connection the script opened.
+type conn struct {
+	c     *net.TCPConn
+	r     *bufio.Reader
+	local string     // local address, as the server logs it
+	bg    chan error // result of a background sendrand, or nil
+}
+
+// waitSend waits for a background send, if any, to finish.
+func (c *conn) waitSend() error {
+	if c.bg == nil {
+		return nil
+	}
+	err := <-c.bg
+	c.bg = nil
+	return err
+}
+
+func getConn(ts *testscript.TestScript, name string) *conn {
+	c := getState(ts).conns[name]
+	if c == nil {
+		ts.Fatalf("no connection named %q; open one with dial", name)
+	}
+	return c
+}
+
+// dial name [addr]
+//
+// opens a TCP connection to addr (default $ADDR) and calls it name.
+func cmdDial(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: dial name [addr]")
+	}
+	addr := ts.Getenv("ADDR")
+	if len(args) == 2 {
+		addr = args[1]
+	}
+	nc, err := net.DialTimeout("tcp", addr, defaultTimeout)
+	if neg {
+		if err == nil {
+			nc.Close()
+			ts.Fatalf("dial %s succeeded, unexpectedly", addr)
+		}
+		return
+	}
+	ts.Check(err)
+	st := getState(ts)
+	if old := st.conns[args[0]]; old != nil {
+		old.c.Close()
+	}
+	st.conns[args[0]] = &conn{c: nc.(*net.TCPConn), r: bufio.NewReader(nc), local: nc.LocalAddr().String()}
+}
+
+// send [-chunk n] [-pause d] name 'bytes'...
+//
+// writes the arguments, Go escapes decoded (\r \n \t \\ \xHH \uHHHH), as
+// one write, or in writes of n bytes with a pause between them (default
+// 50ms) so that they arrive as separate TCP segments.
+func cmdSend(ts *testscript.TestScript, neg bool, args []string) {
+	fs, _ := flags("send")
+	chunk := fs.Int("chunk", 0, "write `n` bytes at a time")
+	pause := fs.Duration("pause", 50*time.Millisecond, "pause between chunks")
+	if err := fs.Parse(args); err != nil || fs.NArg() < 1 {
+		ts.Fatalf("usage: send [-chunk n] [-pause d] name 'bytes'...")
+	}
+	c := getConn(ts, fs.Arg(0))
+	var data []byte
+	for _, a := range fs.Args()[1:] {
+		b, err := Unescape(a)
+		ts.Check(err)
+		data = append(data, b...)
+	}
+	checkNeg(ts, neg, writeChunks(c, data, *chunk, *pause))
+}
+
+// sendfile name file
+//
+// writes the bytes of a file (for example one from the script's archive).
+func cmdSendfile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sendfile name file")
+	}
+	c := getConn(ts, args[0])
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	checkNeg(ts, neg, writeChunks(c, data, 0, 0))
+}
+
+func writeChunks(c *conn, data []byte, chunk int, pause time.Duration) error {
+	if c.bg != nil {
+		return errors.New("a background sendrand is still writing on this connection")
+	}
+	if chunk <= 0 {
+		chunk = len(data)
+	}
+	for len(data) > 0 {
+		n := min(chunk, len(data))
+		c.c.SetWriteDeadline(time.Now().Add(defaultTimeout))
+		if _, err := c.c.Write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+		if len(data) > 0 {
+			time.Sleep(pause) // lets the piece leave as its own segment
+		}
+	}
+	return nil
+}
+
+// sendrand [-bg] [-seed s] name n
+//
+// writes n pseudo-random bytes (the same bytes for the same seed), in the
+// background with -bg so that the script can read the echo meanwhile.
+// shut and close wait for a background send to finish.
+func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
+	fs, _ := flags("sendrand")
+	bg := fs.Bool("bg", false, "write in the background")
+	seed := fs.Uint64("seed", 1, "seed of the bytes")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 2 || neg {
+		ts.Fatalf("usage: sendrand [-bg] [-seed s] name n")
+	}
+	c := getConn(ts, fs.Arg(0))
+	n, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+	ts.Check(err)
+	if c.bg != nil {
+		ts.Fatalf("a background sendrand is still writing on this connection")
+	}
+	write := func() error {
+		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
+		_, err := io.Copy(c.c, randReader(n, *seed))
+		return err
+	}
+	if *bg {
+		c.bg = make(chan error, 1)
+		go func() { c.bg <- write() }()
+		return
+	}
+	ts.Check(write())
+}
+
+// hashrand [-seed s] n
+//
+// prints the length and SHA-256 of the bytes sendrand sends, in the format
+// of recv -sha256.
+func cmdHashrand(ts *testscript.TestScript, neg bool, args []string) {
+	fs, _ := flags("hashrand")
+	seed := fs.Uint64("seed", 1, "seed of the bytes")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || neg {
+		ts.Fatalf("usage: hashrand [-seed s] n")
+	}
+	n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	ts.Check(err)
+	h := sha256.New()
+	io.Copy(h, randReader(n, *seed))
+	fmt.Fprintf(ts.Stdout(), "%d bytes, sha256 %x\n", n, h.Sum(nil))
+}
+
+func randReader(n int64, seed uint64) io.Reader {
+	var key [32]byte
+	key[0] = byte(seed)
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
+	}
+	return io.LimitReader(rand.NewChaCha8(key), n)
+}
+
+// recv [-n n | -until 'bytes'] [-sha256] [-timeout d] name
+//
+// reads exactly n bytes, or up to and including the first 'bytes', or
+// (with neither) until the peer closes, and prints them with [Escape], or
+// with -sha256 their length and hash. It fails, showing what did come, if
+// the bytes do not come before the deadline (default 10s).
+func cmdRecv(ts *testscript.TestScript, neg bool, args []string) {
+	fs, timeout := flags("recv")
+	n := fs.Int("n", -1, "read exactly `n` bytes")
+	until := fs.String("until", "", "read up to and including these `bytes`")
+	hash := fs.Bool("sha256", false, "print the length and SHA-256 instead of the bytes")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || (*n >= 0 && *until != "") {
+		ts.Fatalf("usage: recv [-n n | -until 'bytes'] [-sha256] [-timeout d] name")
+	}
+	c := getConn(ts, fs.Arg(0))
+	c.c.SetReadDeadline(time.Now().Add(*timeout))
+	var got []byte
+	var err error
+	switch {
+	case *n > maxRecv:
+		ts.Fatalf("recv -n %d: more than the limit of %d bytes", *n, maxRecv)
+	case *n >= 0:
+		got = make([]byte, *n)
+		var k int
+		k, err = io.ReadFull(c.r, got)
+		got = got[:k]
+	case *until != "":
+		var delim []byte
+		delim, err = Unescape(*until)
+		ts.Check(err)
+		got, err = readUntil(c.r, delim)
+	default:
+		got, err = io.ReadAll(io.LimitReader(c.r, maxRecv))
+	}
+	if neg {
+		if err == nil {
+			ts.Fatalf("recv succeeded, unexpectedly, with:\n%s", Escape(got))
+		}
+		fmt.Fprintf(ts.Stdout(), "%s", Escape(got))
+		return
+	}
+	if err != nil {
+		ts.Fatalf("recv: %v after %d bytes:\n%s", err, len(got), Escape(got))
+	}
+	if *hash {
+		fmt.Fprintf(ts.Stdout(), "%d bytes, sha256 %x\n", len(got), sha256.Sum256(got))
+		return
+	}
+	fmt.Fprint(ts.Stdout(), Escape(got))
+}
+
+func readUntil(r *bufio.Reader, delim []byte) ([]byte, error) {
+	var got []byte
+	last := delim[len(delim)-1]
+	for len(got) < maxRecv {
+		b, err := r.ReadSlice(last)
+		got = append(got, b...)
+		if err == nil && bytes.HasSuffix(got, delim) {
+			return got, nil
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return got, err
+		}
+	}
+	return got, fmt.Errorf("no %q in the first %d bytes", delim, maxRecv)
+}
+
+// eof [-timeout d] name
+//
+// expects the peer to close the connection with no more bytes, and prints
+// "closed (EOF)" or "closed (reset)".
+func cmdEOF(ts *testscript.TestScript, neg bool, args []string) {
+	fs, timeout := flags("eof")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || neg {
+		ts.Fatalf("usage: eof [-timeout d] name")
+	}
+	c := getConn(ts, fs.Arg(0))
+	c.c.SetReadDeadline(time.Now().Add(*timeout))
+	var buf [4096]byte
+	n, err := c.r.Read(buf[:])
+	switch {
+	case n > 0:
+		ts.Fatalf("expected the connection to close, got %d bytes:\n%s", n, Escape(buf[:n]))
+	case err == io.EOF:
+		fmt.Fprintln(ts.Stdout(), "closed (EOF)")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		ts.Fatalf("the connection is still open after %v", *timeout)
+	case isReset(err):
+		fmt.Fprintln(ts.Stdout(), "closed (reset)")
+	default:
+		ts.Fatalf("eof: %v", err)
+	}
+}
+
+// shut name
+//
+// half-closes the connection: no more bytes go out, the reply can still
+// come in.
+func cmdShut(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: shut name")
+	}
+	c := getConn(ts, args[0])
+	ts.Check(c.waitSend())
+	ts.Check(c.c.CloseWrite())
+}
+
+// reset name
+//
+// closes the connection abruptly: the peer gets a TCP RST, not a FIN.
+func cmdReset(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: reset name")
+	}
+	c := getConn(ts, args[0])
+	ts.Check(c.c.SetLinger(0))
+	ts.Check(c.c.Close())
+}
+
+// close name
+//
+// closes the connection normally.
+func cmdClose(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: close name")
+	}
+	c := getConn(ts, args[0])
+	c.waitSend()
+	ts.Check(c.c.Close())
+}
+
+// require tool...
+//
+// skips the script, saying why, when a tool is not installed; where
+// $WIRETEST_REQUIRE_TOOLS is set (CI), fails it instead.
+func cmdRequire(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || neg {
+		ts.Fatalf("usage: require tool...")
+	}
+	for _, tool := range args {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv(RequireEnv) != "" {
+				ts.Fatalf("%s is not installed, and %s says every tool is required", tool, RequireEnv)
+			}
+			getState(ts).t.Skip(fmt.Sprintf("skipping: this script needs %s, which is not installed", tool))
+		}
+	}
+}
+
+func flags(name string) (*flag.FlagSet, *time.Duration) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, fs.Duration("timeout", defaultTimeout, "deadline")
+}
+
+func checkNeg(ts *testscript.TestScript, neg bool, err error) {
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("succeeded, unexpectedly")
+	case !neg:
+		ts.Check(err)
+	}
+}
+
+func haveIPv6() bool {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
