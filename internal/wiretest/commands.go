@@ -549,3 +549,8 @@ func haveIPv6() bool {
 	ln.Close()
 	return true
 }
+
+func localhostHasIPv6() bool {
+	ips, _ := net.LookupIP("localhost")
+	return slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.To4() == nil })
+}

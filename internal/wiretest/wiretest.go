@@ -89,11 +89,14 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 
 // Condition answers the scripts' own conditions:
 //
-//	[ipv6]  this machine can listen on [::1]
+//	[ipv6]        this machine can listen on [::1]
+//	[localhost6]  and "localhost" resolves to ::1 as well as 127.0.0.1
 func Condition(cond string) (bool, error) {
 	switch cond {
 	case "ipv6":
 		return haveIPv6(), nil
+	case "localhost6":
+		return haveIPv6() && localhostHasIPv6(), nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -1,0 +1,110 @@
+package wiretest
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"testing"
+	"testing/quick"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain registers "fake", a minimal echo server in the shape of a
+// lesson (-addr, "listening on", a log, exit 0 on Ctrl-C), so that the
+// commands can be tested without any lesson.
+func TestMain(m *testing.M) { Main(m, "fake", fakeLesson) }
+
+func fakeLesson() {
+	addr := flag.String("addr", "localhost:0", "listen address")
+	flag.Parse()
+	log.SetFlags(0)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on %s", ln.Addr())
+	go func() {
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt)
+		<-stop
+		log.Print("bye")
+		os.Exit(0)
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("%s connected", c.RemoteAddr())
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+			c.(*net.TCPConn).CloseWrite()
+		}()
+	}
+}
+
+// TestCommands runs testdata/*.txtar against the fake lesson.
+func TestCommands(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:       "testdata",
+		Cmds:      Commands(),
+		Condition: Condition,
+		Setup:     func(env *testscript.Env) error { return setup(env, "fake") },
+	})
+}
+
+func TestEscape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\\r\\n\nHost: x\\r\\n\n\\r\\n\n"},
+		{"\x00hi\xff", "\\x00hi\\xff\n"},
+		{"tab\there\\", "tab\\there\\\\\n"},
+		{"汉语 Hànyǔ", "汉语 Hànyǔ\n"},
+		{"\xe6\xb1", "\\xe6\\xb1\n"},           // half a character
+		{"\ufeffBOM", "\\xef\\xbb\\xbfBOM\n"}, // printable runes only
+		{"\ufffd", "\ufffd\n"},                // a real U+FFFD is printable
+	}
+	for _, tt := range tests {
+		if got := Escape([]byte(tt.in)); got != tt.want {
+			t.Errorf("Escape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`GET / HTTP/1.1\r\n`, "GET / HTTP/1.1\r\n"},
+		{`\x00hi\xff`, "\x00hi\xff"},
+		{`汉语\u00e0`, "汉语à"},
+		{`ÿ`, "\xc3\xbf"},
+		{`say "hi"`, `say "hi"`},
+	}
+	for _, tt := range tests {
+		got, err := Unescape(tt.in)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("Unescape(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := Unescape(`\q`); err == nil {
+		t.Errorf(`Unescape(\q) succeeded; want an error`)
+	}
+}
+
+// TestEscapeRoundTrip: what Escape prints, with its line breaks removed,
+// Unescape turns back into the same bytes, for any input.
+func TestEscapeRoundTrip(t *testing.T) {
+	f := func(p []byte) bool {
+		s := bytes.ReplaceAll([]byte(Escape(p)), []byte("\n"), nil)
+		back, err := Unescape(string(s))
+		return err == nil && bytes.Equal(back, p)
+	}
+	if err := quick.Check(f, nil); err != nil {
+		t.Error(err)
+	}
+}
