@@ -115,7 +115,7 @@ func runServer(ctx context.Context, addr string, trace bool) error {
 // listen listens on every address that addr's host resolves to. A host
 // name such as "localhost" may resolve to both 127.0.0.1 and ::1, and a
 // client may try either one first; net.Listen alone would pick only one.
-// An IP literal or an empty host ("":8001 means every interface) needs a
+// An IP literal or an empty host (":8001", every interface) needs a
 // single listener.
 func listen(addr string) ([]net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)

@@ -45,32 +45,34 @@ func TestReadmes(t *testing.T) {
 // checked block makes it report that block.
 func TestReadmeDrift(t *testing.T) {
 	for _, dir := range lessonDirs(t) {
-		md, l := loadReadme(t, dir)
-		blocks, err := Blocks(md)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checked := 0
-		for _, b := range blocks {
-			if b.Wire == "" && b.Info != "go" {
-				continue
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			md, l := loadReadme(t, dir)
+			blocks, err := Blocks(md)
+			if err != nil {
+				t.Fatal(err)
 			}
-			checked++
-			for _, at := range []int{0, len(b.Text) / 2, len(b.Text) - 2} {
-				if at < 0 {
+			checked := 0
+			for _, b := range blocks {
+				if b.Wire == "" && b.Info != "go" {
 					continue
 				}
-				mutated := []byte(b.Text)
-				mutated[at] ^= 0x01
-				drifted := strings.Replace(md, b.Text, string(mutated), 1)
-				if len(CheckReadme(drifted, l)) == 0 {
-					t.Errorf("%s/README.md line %d: changing byte %d of the block went unnoticed", filepath.Base(dir), b.Line, at)
+				checked++
+				for _, at := range []int{0, len(b.Text) / 2, len(b.Text) - 2} {
+					if at < 0 {
+						continue
+					}
+					mutated := []byte(b.Text)
+					mutated[at] ^= 0x01
+					drifted := strings.Replace(md, b.Text, string(mutated), 1)
+					if len(CheckReadme(drifted, l)) == 0 {
+						t.Errorf("README.md line %d: changing byte %d of the block went unnoticed", b.Line, at)
+					}
 				}
 			}
-		}
-		if checked == 0 {
-			t.Errorf("%s/README.md has no checked excerpt or transcript", filepath.Base(dir))
-		}
+			if checked == 0 {
+				t.Errorf("README.md has no checked excerpt or transcript")
+			}
+		})
 	}
 }
 
