@@ -66,7 +66,7 @@ func TestEscape(t *testing.T) {
 		{"\x00hi\xff", "\\x00hi\\xff\n"},
 		{"tab\there\\", "tab\\there\\\\\n"},
 		{"汉语 Hànyǔ", "汉语 Hànyǔ\n"},
-		{"\xe6\xb1", "\\xe6\\xb1\n"},           // half a character
+		{"\xe6\xb1", "\\xe6\\xb1\n"},          // half a character
 		{"\ufeffBOM", "\\xef\\xbb\\xbfBOM\n"}, // printable runes only
 		{"\ufffd", "\ufffd\n"},                // a real U+FFFD is printable
 	}
