@@ -301,8 +301,7 @@ func (s *server) echo(c net.Conn, id int64) (int, error) {
 		if len(line)%len(s.enc.newline) != 0 {
 			// Only the end of the stream can leave half a UTF-16 code
 			// unit: ReadLine looks for the newline at even offsets.
-			s.sendError(w, "the stream ended %d bytes after the last newline, an odd number; %s needs 2 per code unit",
-				len(line), s.enc.name)
+			s.sendError(w, "the stream ended inside a code unit, %d bytes after the last newline", len(line))
 		} else if len(line) > 0 {
 			n++
 			w.Write(s.echoLine(id, n, line, &bufs))
