@@ -194,8 +194,12 @@ func (rq *request) parseField(line string) *httpError {
 	if !ok {
 		return badRequest("header line %s has no colon", quote(line))
 	}
+	if strings.TrimRight(name, " \t") != name {
+		// RFC 9112 section 5.1: refuse it; proxies that read "Host :"
+		// differently have been used to smuggle requests.
+		return badRequest("header line %s has white space before its colon", quote(line))
+	}
 	if !isToken(name) {
-		// Includes "Host :", which RFC 9112 section 5.1 says to refuse.
 		return badRequest("header name %s is not a token", quote(name))
 	}
 	value = strings.Trim(value, " \t")
