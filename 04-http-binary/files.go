@@ -96,9 +96,11 @@ func fileName(urlPath string) (string, *httpError) {
 	if p != urlPath {
 		shown += " (decoded " + quote(p) + ")"
 	}
-	if hasCTL(p) || strings.ContainsRune(p, '\\') {
-		// A backslash separates names on Windows: "..\\" would climb.
-		return "", badRequest("path %s holds a control character or a backslash", shown)
+	if hasCTL(p) {
+		return "", badRequest("path %s holds a control character", shown)
+	}
+	if strings.ContainsRune(p, '\\') {
+		return "", badRequest("path %s holds a backslash, which separates names on Windows", shown)
 	}
 	name := strings.TrimPrefix(p, "/")
 	if name == "" || strings.HasSuffix(name, "/") {
@@ -159,7 +161,10 @@ func errorResponse(e *httpError) response {
 // from parent" is a symbolic link that leads out of the site.
 func notFound(urlPath string, err error) response {
 	reason := "no file " + quote(urlPath) + " in this site"
-	if !errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(urlPath, "/"):
+		reason = "no index.html in " + quote(urlPath) + " (this server does not list folders)"
+	case !errors.Is(err, fs.ErrNotExist):
 		reason = fmt.Sprintf("cannot serve %s: %v", quote(urlPath), err)
 	}
 	return errorResponse(&httpError{404, reason})
