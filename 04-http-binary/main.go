@@ -175,7 +175,7 @@ func runServer(ctx context.Context, addr string, s *server) error {
 // listen listens on every address that addr's host resolves to. A host
 // name such as "localhost" may resolve to both 127.0.0.1 and ::1, and a
 // client may try either one first; net.Listen alone would pick only one.
-// An IP literal or an empty host ("":8001 means every interface) needs a
+// An IP literal or an empty host (":8001", every interface) needs a
 // single listener.
 func listen(addr string) ([]net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)
@@ -252,9 +252,10 @@ func (s *server) acceptLoop(ln net.Listener) {
 		}
 		backoff = 5 * time.Millisecond
 		s.track(c, true)
+		id := s.nextID.Add(1) // here, not in handle: numbered in the order accepted
 		s.wg.Go(func() {
 			defer s.track(c, false)
-			s.handle(c)
+			s.handle(c, id)
 		})
 	}
 }
@@ -292,9 +293,8 @@ var errIdle = errors.New("idle")
 
 // handle serves one connection until the client leaves or a response
 // closes it.
-func (s *server) handle(c net.Conn) {
+func (s *server) handle(c net.Conn, id int64) {
 	defer c.Close()
-	id := s.nextID.Add(1)
 	log.Printf("#%d %s connected", id, c.RemoteAddr())
 
 	n, err := s.serveConn(c, id)
@@ -455,7 +455,7 @@ func (t tracer) log(p []byte) {
 		if i := bytes.IndexByte(p, '\n'); i >= 0 {
 			line = p[:i+1]
 		}
-		log.Printf("#%d %s %s", t.id, t.arrow, quote(string(line)))
+		log.Printf("#%d %s %s", t.id, t.arrow, escape(line))
 		p = p[len(line):]
 	}
 }
