@@ -26,7 +26,7 @@ import (
 const (
 	// startTimeout bounds how long serve waits for "listening on".
 	startTimeout = 20 * time.Second
-	// stopTimeout bounds how long stop waits for the server to exit.
+	// stopTimeout bounds how long interrupt waits for the server to exit.
 	stopTimeout = 20 * time.Second
 	// defaultTimeout is the deadline of one recv, eof or waitlog.
 	defaultTimeout = 10 * time.Second
@@ -74,11 +74,15 @@ func (s *server) Write(p []byte) (int, error) {
 }
 
 // waitLog waits until the log matches re and returns the submatches.
-func (s *server) waitLog(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+// The log passes through view (if not nil) first.
+func (s *server) waitLog(re *regexp.Regexp, timeout time.Duration, view func(string) string) ([]string, error) {
+	if view == nil {
+		view = func(s string) string { return s }
+	}
 	deadline := time.After(timeout)
 	for {
 		s.mu.Lock()
-		m := re.FindStringSubmatch(s.log.String())
+		m := re.FindStringSubmatch(view(s.log.String()))
 		changed := s.changed
 		s.mu.Unlock()
 		if m != nil {
@@ -88,7 +92,7 @@ func (s *server) waitLog(re *regexp.Regexp, timeout time.Duration) ([]string, er
 		case <-changed:
 		case <-s.done:
 			// The process has exited: its output is complete.
-			if m := re.FindStringSubmatch(s.logString()); m != nil {
+			if m := re.FindStringSubmatch(view(s.logString())); m != nil {
 				return m, nil
 			}
 			return nil, fmt.Errorf("server exited (%v) before logging %q; its log:\n%s", s.err, re, s.logString())
@@ -106,18 +110,26 @@ func (s *server) logString() string {
 
 var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 
-// serve [args...]
+// serve [-env KEY=VALUE]... [args...]
 //
 // starts the lesson in the background with -addr 127.0.0.1:0 (unless the
-// arguments give an -addr), waits until it logs "listening on ADDR", and
-// sets $ADDR, $HOST and $PORT.
+// arguments give an -addr) and the test's environment plus each -env,
+// waits until it logs "listening on ADDR", and sets $ADDR, $HOST and $PORT.
 func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	st := getState(ts)
 	if neg {
-		ts.Fatalf("usage: serve [args...]")
+		ts.Fatalf("usage: serve [-env KEY=VALUE]... [args...]")
+	}
+	var env []string
+	for len(args) >= 2 && args[0] == "-env" {
+		if !strings.Contains(args[1], "=") {
+			ts.Fatalf("serve -env %s: want KEY=VALUE", args[1])
+		}
+		env = append(env, args[1])
+		args = args[2:]
 	}
 	if st.srv != nil {
-		ts.Fatalf("a server is already running; stop it first")
+		ts.Fatalf("a server is already running; interrupt it first")
 	}
 	if !slices.ContainsFunc(args, func(a string) bool { return a == "-addr" || strings.HasPrefix(a, "-addr=") }) {
 		args = append([]string{"-addr", "127.0.0.1:0"}, args...)
@@ -126,6 +138,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	s := &server{cmd: exec.Command(path, args...), done: make(chan struct{}), changed: make(chan struct{})}
 	s.cmd.Dir = ts.MkAbs(".")
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout = s
 	s.cmd.Stderr = s
 	ts.Check(s.cmd.Start())
@@ -134,7 +147,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 		s.err = s.cmd.Wait()
 		close(s.done)
 	}()
-	m, err := s.waitLog(listeningRE, startTimeout)
+	m, err := s.waitLog(listeningRE, startTimeout, nil)
 	ts.Check(err)
 	s.addr = m[1]
 	host, port, err := net.SplitHostPort(s.addr)
@@ -144,13 +157,12 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("PORT", port)
 }
 
-// stop
+// interrupt
 //
 // interrupts the server (Ctrl-C), waits for it to exit and prints its log
-// to stdout, with the addresses of the script's connections replaced by
-// their names (<c>), the server's by $ADDR and its port by $PORT. It fails
-// if the server does not exit 0, unless negated.
-func cmdStop(ts *testscript.TestScript, neg bool, args []string) {
+// to stdout, scrubbed as serverlog does. It fails if the server does not
+// exit 0, unless negated. (testscript's own "stop" ends a script.)
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	st := getState(ts)
 	s := st.srv
 	if s == nil {
@@ -178,6 +190,22 @@ func cmdStop(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// serverlog
+//
+// prints the running server's log so far, with the addresses of the
+// script's connections replaced by their names (<c>), the server's by
+// $ADDR and its port by $PORT, and other loopback ports by *.
+func cmdServerlog(ts *testscript.TestScript, neg bool, args []string) {
+	st := getState(ts)
+	if len(args) != 0 || neg {
+		ts.Fatalf("usage: serverlog")
+	}
+	if st.srv == nil {
+		ts.Fatalf("no server is running")
+	}
+	fmt.Fprint(ts.Stdout(), st.scrub(st.srv.logString(), st.srv.addr))
+}
+
 var loopbackAddrRE = regexp.MustCompile(`(127\.0\.0\.1|\[::1\]):\d+`)
 
 // scrub replaces the addresses in a server log that change from run to run.
@@ -195,7 +223,8 @@ func (st *state) scrub(log, srvAddr string) string {
 
 // waitlog [-timeout d] 'regexp'
 //
-// waits until the server's log matches the regular expression.
+// waits until the server's log, scrubbed as serverlog prints it, matches
+// the regular expression (so '#1 <c> left' can name connection c).
 func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
 	fs, timeout := flags("waitlog")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || neg {
@@ -207,7 +236,7 @@ func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	re, err := regexp.Compile(fs.Arg(0))
 	ts.Check(err)
-	_, err = st.srv.waitLog(re, *timeout)
+	_, err = st.srv.waitLog(re, *timeout, func(log string) string { return st.scrub(log, st.srv.addr) })
 	ts.Check(err)
 }
 

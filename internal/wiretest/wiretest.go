@@ -70,20 +70,21 @@ func Run(t *testing.T, lesson string) {
 // Commands returns the script commands by name.
 func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"serve":    cmdServe,
-		"stop":     cmdStop,
-		"waitlog":  cmdWaitlog,
-		"dial":     cmdDial,
-		"send":     cmdSend,
-		"sendfile": cmdSendfile,
-		"sendrand": cmdSendrand,
-		"recv":     cmdRecv,
-		"eof":      cmdEOF,
-		"shut":     cmdShut,
-		"reset":    cmdReset,
-		"close":    cmdClose,
-		"hashrand": cmdHashrand,
-		"require":  cmdRequire,
+		"serve":     cmdServe,
+		"interrupt": cmdInterrupt,
+		"serverlog": cmdServerlog,
+		"waitlog":   cmdWaitlog,
+		"dial":      cmdDial,
+		"send":      cmdSend,
+		"sendfile":  cmdSendfile,
+		"sendrand":  cmdSendrand,
+		"recv":      cmdRecv,
+		"eof":       cmdEOF,
+		"shut":      cmdShut,
+		"reset":     cmdReset,
+		"close":     cmdClose,
+		"hashrand":  cmdHashrand,
+		"require":   cmdRequire,
 	}
 }
 

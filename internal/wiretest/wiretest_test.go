@@ -108,3 +108,17 @@ func TestEscapeRoundTrip(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNoBuiltinNames: testscript runs its own command when a name
+// collides (its "stop" ends a script early, silently), so no command here
+// may take a builtin's name.
+func TestNoBuiltinNames(t *testing.T) {
+	builtins := []string{"cd", "chmod", "cmp", "cmpenv", "cp", "env", "exec", "exists", "grep",
+		"kill", "mkdir", "mv", "rm", "skip", "stderr", "stdin", "stdout", "stop", "symlink",
+		"unix2dos", "unquote", "wait", "ttyin", "ttyout", "cmdenv"}
+	for _, b := range builtins {
+		if _, ok := Commands()[b]; ok {
+			t.Errorf("command %q has the name of a testscript builtin, which would run instead", b)
+		}
+	}
+}

@@ -194,13 +194,14 @@ func (s *server) acceptLoop(ln net.Listener) {
 				continue
 			}
 		}
+		id := s.nextID.Add(1) // numbered here, in the order of arrival
 		s.track(c, true)
 		s.wg.Go(func() {
 			defer s.track(c, false)
 			if s.slots != nil {
 				defer func() { <-s.slots }()
 			}
-			s.handle(c)
+			s.handle(c, id)
 		})
 	}
 }
@@ -234,9 +235,8 @@ func (s *server) shutdown(grace time.Duration) {
 }
 
 // handle echoes one connection until the client is done, then closes it.
-func (s *server) handle(c net.Conn) {
+func (s *server) handle(c net.Conn, id int64) {
 	defer c.Close()
-	id := s.nextID.Add(1)
 	log.Printf("#%d %s connected", id, c.RemoteAddr())
 
 	n, err := s.echo(c, id)
@@ -245,6 +245,8 @@ func (s *server) handle(c net.Conn) {
 		log.Printf("#%d %s left after %d bytes", id, c.RemoteAddr(), n)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Printf("#%d %s idle for %v after %d bytes: closing", id, c.RemoteAddr(), idleTimeout, n)
+	case errors.Is(err, syscall.ECONNRESET):
+		log.Printf("#%d %s reset the connection after %d bytes", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d bytes: %v", id, c.RemoteAddr(), n, err)
 	}
