@@ -1,0 +1,257 @@
+package main
+
+// This file is the client side, a small websocat: the handshake from the
+// other end (section 4.1), masked frames (section 5.3), and reading whole
+// messages back.
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// runClient connects to ws://addr/ws, sends each line of stdin as a text
+// message and prints every message that comes back. A line "/ping TEXT"
+// sends a ping instead, "/close CODE REASON" a close frame. At the end of
+// stdin it closes with 1000 and waits for the server's close.
+func runClient(addr string, trace bool) error {
+	// net.Dial tries every address the host resolves to (IPv6 and IPv4)
+	// until one answers.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	log.Printf("connected to %s from %s", conn.RemoteAddr(), conn.LocalAddr())
+	cl := &client{c: conn, br: bufio.NewReaderSize(conn, wsReadBuffer), trace: trace}
+	if err := cl.handshake(addr); err != nil {
+		return err
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- cl.readLoop() }()
+	lines := bufio.NewScanner(os.Stdin)
+	lines.Buffer(nil, maxMessage)
+	for lines.Scan() {
+		if err := cl.command(lines.Text()); err != nil {
+			return err
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return err
+	}
+	// End of input: close with 1000 (if the input did not close already),
+	// then wait for the server's close frame and for it to close TCP.
+	if err := cl.send(opClose, binary.BigEndian.AppendUint16(nil, closeNormal)); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(closeTimeout):
+		return fmt.Errorf("no close frame from the server within %v", closeTimeout)
+	}
+}
+
+// client is the client's side of one WebSocket. Two goroutines write to
+// it, the one reading stdin and the one answering pings, so every frame
+// is written under mu: one writer at a time.
+type client struct {
+	c     net.Conn
+	br    *bufio.Reader
+	trace bool
+
+	mu         sync.Mutex
+	closeSent  bool // guarded by mu: after a close frame, nothing more (section 5.5.1)
+	key, frame []byte
+}
+
+// handshake sends the opening handshake and checks the server's answer
+// (section 4.1): 101, the two Upgrade headers, and the Accept that proves
+// the server read this key.
+func (cl *client) handshake(addr string) error {
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	req := "GET " + wsPath + " HTTP/1.1\r\n" +
+		"Host: " + addr + "\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\n" +
+		"Sec-WebSocket-Version: 13\r\n\r\n"
+	cl.c.SetDeadline(time.Now().Add(headTimeout))
+	defer cl.c.SetDeadline(time.Time{})
+	if cl.trace {
+		tracer{id: 0, arrow: "->"}.log([]byte(req))
+	}
+	if _, err := io.WriteString(cl.c, req); err != nil {
+		return err
+	}
+	head, err := readHead(cl.br, nil)
+	if err != nil {
+		return fmt.Errorf("reading the handshake's answer: %w", err)
+	}
+	if cl.trace {
+		tracer{id: 0, arrow: "<-"}.log(head)
+	}
+	var rs request // a response head parses like a request head
+	status, rest, _ := strings.Cut(string(head), "\r\n")
+	for line := range strings.SplitSeq(strings.TrimSuffix(rest, "\r\n\r\n"), "\r\n") {
+		if herr := rs.parseField(line); herr != nil {
+			return fmt.Errorf("the server's answer: %v", herr)
+		}
+	}
+	accept, _ := rs.header("Sec-WebSocket-Accept")
+	switch {
+	case !strings.HasPrefix(status, "HTTP/1.1 101 "):
+		return fmt.Errorf("the server refused the handshake: %s", quote(status))
+	case !hasToken(rs.list("Upgrade"), "websocket"):
+		return fmt.Errorf("the server's 101 has no \"Upgrade: websocket\"")
+	case !hasToken(rs.list("Connection"), "Upgrade"):
+		return fmt.Errorf("the server's 101 has no \"Connection: Upgrade\"")
+	case accept != acceptKey(key):
+		return fmt.Errorf("Sec-WebSocket-Accept %s is not %s, the answer to our key", quote(accept), acceptKey(key))
+	}
+	log.Printf("handshake done: %s", status)
+	return nil
+}
+
+// command sends one line of input.
+func (cl *client) command(line string) error {
+	switch {
+	case line == "/ping" || strings.HasPrefix(line, "/ping "):
+		return cl.send(opPing, []byte(strings.TrimPrefix(strings.TrimPrefix(line, "/ping"), " ")))
+	case line == "/close" || strings.HasPrefix(line, "/close "):
+		codeText, reason, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(line, "/close"), " "), " ")
+		code, err := strconv.ParseUint(codeText, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%s: want /close CODE [REASON]", quote(line))
+		}
+		return cl.send(opClose, append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...))
+	}
+	return cl.send(opText, []byte(line))
+}
+
+// send writes one frame, masked with a new random key (section 5.3: a
+// client masks every frame, with a key the page's script cannot predict,
+// so that it cannot choose the bytes a proxy on the way sees).
+func (cl *client) send(op byte, payload []byte) error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.closeSent {
+		return nil
+	}
+	cl.closeSent = op == opClose
+	var key [4]byte
+	rand.Read(key[:])
+	f := appendHeader(cl.frame[:0], true, op, len(payload))
+	f[1] |= maskBit
+	f = append(f, key[:]...)
+	start := len(f)
+	f = append(f, payload...)
+	maskBytes(key, 0, f[start:])
+	cl.frame = f
+	if cl.trace {
+		h := header{fin: true, opcode: op, masked: true, key: key, length: int64(len(payload))}
+		log.Printf("#0 -> %s", describeFrame(h, payload))
+	}
+	cl.c.SetWriteDeadline(time.Now().Add(frameTimeout))
+	_, err := cl.c.Write(f)
+	return err
+}
+
+// readLoop prints the messages the server sends, answers its pings, and
+// returns once the server has closed: nil after a closing handshake.
+func (cl *client) readLoop() error {
+	var msg []byte
+	var op byte
+	for {
+		h, p, err := cl.readFrame(len(msg))
+		if err != nil {
+			return err
+		}
+		switch {
+		case h.opcode == opPing:
+			if err := cl.send(opPong, p); err != nil {
+				return err
+			}
+		case h.opcode == opPong:
+			log.Printf("pong %s", quote(string(p)))
+		case h.opcode == opClose:
+			log.Printf("the server closed: %s", describeClose(p))
+			cl.send(opClose, p[:min(len(p), 2)]) // answer, unless we closed first
+			// Section 7.1.1: the server closes TCP first; wait for it.
+			cl.c.SetReadDeadline(time.Now().Add(closeTimeout))
+			io.Copy(io.Discard, cl.br)
+			return nil
+		case h.opcode != opContinuation && op != 0:
+			return fmt.Errorf("a new %s message before the last one ended", opName(h.opcode))
+		case h.opcode == opContinuation && op == 0:
+			return fmt.Errorf("a continuation frame with no message to continue")
+		default:
+			if h.opcode != opContinuation {
+				op = h.opcode
+			}
+			msg = append(msg, p...)
+			if h.fin {
+				cl.print(op, msg)
+				msg, op = msg[:0], 0
+			}
+		}
+	}
+}
+
+// readFrame reads one frame from the server and checks what a client
+// must: server frames are never masked (section 5.1), control frames are
+// small and whole, and no message outgrows maxMessage.
+func (cl *client) readFrame(sofar int) (header, []byte, error) {
+	cl.c.SetReadDeadline(time.Time{}) // the server pings when it wants to know
+	h, err := readHeader(cl.br)
+	if err != nil {
+		return h, nil, err
+	}
+	switch {
+	case h.masked:
+		return h, nil, errors.New("the server masked a frame; servers never do (section 5.1)")
+	case h.rsv != 0 || opNames[h.opcode] == "":
+		return h, nil, fmt.Errorf("a frame with RSV bits %03b and %s", h.rsv>>4, opName(h.opcode))
+	case isControl(h.opcode) && (h.length > maxControl || !h.fin):
+		return h, nil, fmt.Errorf("a %s frame of %d bytes, fragmented: %v", opName(h.opcode), h.length, !h.fin)
+	case int64(sofar)+h.length > maxMessage:
+		return h, nil, fmt.Errorf("a message of more than %d bytes", maxMessage)
+	}
+	p := make([]byte, h.length)
+	cl.c.SetReadDeadline(time.Now().Add(frameTimeout))
+	if _, err := io.ReadFull(cl.br, p); err != nil {
+		return h, nil, err
+	}
+	if cl.trace {
+		log.Printf("#0 <- %s", describeFrame(h, p))
+	}
+	return h, p, nil
+}
+
+// print shows a message: text as a line of its own, binary as its length
+// and its bytes with visible escapes.
+func (cl *client) print(op byte, msg []byte) {
+	switch {
+	case op == opBinary:
+		fmt.Printf("binary, %d bytes: %s\n", len(msg), escape(msg))
+	case !utf8.Valid(msg):
+		fmt.Printf("text that is not UTF-8, %d bytes: %s\n", len(msg), escape(msg))
+	default:
+		fmt.Printf("%s\n", msg)
+	}
+}

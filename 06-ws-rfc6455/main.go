@@ -1,0 +1,505 @@
+// Command 06-ws-rfc6455 is a WebSocket echo server (RFC 6455) written on
+// a raw TCP socket with the standard library alone, and a small terminal
+// client for it.
+//
+// Server:  go run ./06-ws-rfc6455                      (listens on localhost:8006)
+// Page:    open http://localhost:8006/                (a console that talks to /ws)
+// Client:  go run ./06-ws-rfc6455 -connect localhost:8006
+//
+// It starts from lesson 04's HTTP server, which still serves the page and
+// its files. GET /ws with the right headers switches the connection to
+// WebSocket (section 4), after which the bytes are frames (section 5):
+// every message the client sends comes back, text as text, binary as
+// binary, until one side closes (section 7).
+package main
+
+//go:generate go run genimages.go
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// defaultAddr is where the server listens unless -addr says otherwise.
+	// "localhost" can mean 127.0.0.1 (IPv4) or ::1 (IPv6), so the server
+	// listens on every address it resolves to.
+	defaultAddr = "localhost:8006"
+
+	// maxRequestLine bounds the request line. RFC 9112 section 3 asks
+	// servers to accept at least 8000 bytes; a longer line gets 414.
+	maxRequestLine = 8 << 10
+
+	// maxHead bounds the whole head: request line, header lines and the
+	// blank line. Browsers send 0.5–2 KiB unless cookies pile up; a bigger
+	// head gets 431. It is also the size of each connection's read buffer,
+	// so one line can never outgrow the buffer unnoticed.
+	maxHead = 16 << 10
+
+	// maxBody bounds a request body, which the server holds in memory to
+	// echo it. A larger Content-Length gets 413 before a byte is read.
+	maxBody = 1 << 20
+
+	// headTimeout is how long a client has to send a whole head once its
+	// first byte has arrived. A client that stalls half-way, or trickles
+	// one byte at a time, is dropped (408) instead of holding its
+	// goroutine and socket forever.
+	headTimeout = 10 * time.Second
+
+	// bodyTimeout is how long a client has to send the body after the
+	// head: maxBody at 50 KiB/s.
+	bodyTimeout = 20 * time.Second
+
+	// idleTimeout closes a keep-alive connection that has not started a
+	// new request for this long (RFC 9112 section 9.5). Browsers keep idle
+	// connections for minutes; the server need not wait as long.
+	idleTimeout = 60 * time.Second
+
+	// writeTimeout bounds writing responses to a client that has stopped
+	// reading them.
+	writeTimeout = 10 * time.Second
+
+	// lingerTimeout and maxLinger bound how long, and how many bytes, the
+	// server reads and throws away after its last response before it
+	// closes (RFC 9112 section 9.6): closing with unread bytes makes the
+	// kernel send a reset, which can destroy the response in flight.
+	lingerTimeout = time.Second
+	maxLinger     = 64 << 10
+
+	// shutdownGrace is how long Ctrl-C waits for open connections to
+	// finish before it closes them.
+	shutdownGrace = 2 * time.Second
+
+	// dateEnv names an environment variable that, when set, replaces the
+	// clock in every Date header. The Date is the one part of a response
+	// that changes from run to run; the tests set it so that their
+	// golden files can hold whole responses, byte for byte.
+	dateEnv = "WIRETEST_DATE"
+
+	// httpDate is the IMF-fixdate layout of RFC 9110 section 5.6.7, for
+	// time.Format: "Sun, 06 Nov 1994 08:49:37 GMT".
+	httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+)
+
+func main() {
+	addr := flag.String("addr", defaultAddr, "listen on `host:port` (port 0 picks a free port)")
+	connect := flag.String("connect", "", "be a WebSocket client: send each line of stdin to ws://`host:port`/ws as a text message, print the replies")
+	root := flag.String("root", "", "serve the files in `dir` instead of the site built into the program")
+	trace := flag.Bool("trace", false, "print every byte of HTTP, and every WebSocket frame decoded, with visible escapes")
+	headWait := flag.Duration("head-timeout", headTimeout, "drop a client that takes longer than `d` to send a request head")
+	idleWait := flag.Duration("idle-timeout", idleTimeout, "close a keep-alive connection idle for `d`")
+	ping := flag.Duration("ping", pingInterval, "ping a WebSocket quiet for `d`, and drop it if no answer comes within d more (0: never)")
+	origins := flag.String("origins", "", "also accept WebSockets from pages of these `origins` (comma-separated, e.g. http://localhost:3000; * for any)")
+	protocols := flag.String("protocols", "", "the WebSocket `subprotocols` the server speaks, comma-separated, best first")
+	maxMsg := flag.Int64("max-message", maxMessage, "refuse WebSocket messages longer than `n` bytes (close code 1009)")
+	flag.Usage = usage
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("06-ws-rfc6455: ")
+
+	var err error
+	if *connect != "" {
+		err = runClient(*connect, *trace)
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-ctx.Done()
+			stop() // a second Ctrl-C kills the program at once
+		}()
+		var files fs.FS
+		files, err = openSite(*root)
+		if err == nil {
+			s := newServer(files)
+			s.trace, s.headTimeout, s.idleTimeout = *trace, *headWait, *idleWait
+			s.ping, s.maxMessage = *ping, *maxMsg
+			s.origins, s.protocols = splitList(*origins), splitList(*protocols)
+			s.date = os.Getenv(dateEnv)
+			err = runServer(ctx, *addr, s)
+		}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func usage() {
+	fmt.Fprintf(flag.CommandLine.Output(), `06-ws-rfc6455: a WebSocket echo server (RFC 6455) on a raw TCP socket, and a client.
+
+  go run ./06-ws-rfc6455                          serve on %s: the page at /, the echo at /ws
+  open http://localhost:8006/                     the page: connect, send text or binary, see the echo
+  go run ./06-ws-rfc6455 -connect localhost:8006  send each line you type, print what comes back
+  go run ./06-ws-rfc6455 -trace                   log the handshake's bytes and every frame
+
+`, defaultAddr)
+	flag.PrintDefaults()
+}
+
+// splitList splits a comma-separated flag value: "a, b" is [a b].
+func splitList(v string) []string {
+	var list []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list
+}
+
+// runServer listens on addr and serves HTTP on every connection until ctx
+// is cancelled (Ctrl-C), then shuts down gracefully.
+func runServer(ctx context.Context, addr string, s *server) error {
+	lns, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(lns[0].Addr().String())
+	for _, ln := range lns {
+		log.Printf("listening on %s", ln.Addr())
+	}
+	log.Printf("try: open http://localhost:%s/   (or: go run ./06-ws-rfc6455 -connect localhost:%s)", port, port)
+
+	var accepting sync.WaitGroup
+	for _, ln := range lns {
+		accepting.Go(func() { s.acceptLoop(ln) })
+	}
+	<-ctx.Done()
+	log.Printf("shutting down: no new connections, %v for open ones", shutdownGrace)
+	for _, ln := range lns {
+		ln.Close() // makes Accept return an error, ending acceptLoop
+	}
+	accepting.Wait()
+	s.shutdown(shutdownGrace)
+	return nil
+}
+
+// listen listens on every address that addr's host resolves to. A host
+// name such as "localhost" may resolve to both 127.0.0.1 and ::1, and a
+// client may try either one first; net.Listen alone would pick only one.
+// An IP literal or an empty host (":8001", every interface) needs a
+// single listener.
+func listen(addr string) ([]net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" || net.ParseIP(host) != nil {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return []net.Listener{ln}, nil
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
+	if err != nil {
+		return nil, err
+	}
+	var lns []net.Listener
+	for _, ip := range ips {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+		// Port 0 picks a free port; the other addresses share the one
+		// the first listener got, so one port number reaches them all.
+		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	return lns, nil
+}
+
+// server holds what the connection handlers share.
+type server struct {
+	trace       bool          // immutable: log every byte and frame
+	headTimeout time.Duration // immutable: see the constant headTimeout
+	idleTimeout time.Duration // immutable: see the constant idleTimeout
+	ping        time.Duration // immutable: see the constant pingInterval
+	maxMessage  int64         // immutable: see the constant maxMessage
+	origins     []string      // immutable: other sites' pages allowed to connect (-origins)
+	protocols   []string      // immutable: subprotocols spoken, best first
+	date        string        // immutable: the Date header's value, or "" for the clock
+	files       fs.FS         // immutable: the site; names in it never leave it
+	nextID      atomic.Int64  // numbers connections #1, #2, … in the log
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{} // open connections; guarded by mu
+	sockets map[*wsConn]struct{}  // the upgraded ones among them; guarded by mu
+	closing bool                  // Ctrl-C came; guarded by mu
+	wg      sync.WaitGroup        // one count per running handler
+}
+
+func newServer(files fs.FS) *server {
+	return &server{
+		files:       files,
+		headTimeout: headTimeout,
+		idleTimeout: idleTimeout,
+		ping:        pingInterval,
+		maxMessage:  maxMessage,
+		conns:       make(map[net.Conn]struct{}),
+		sockets:     make(map[*wsConn]struct{}),
+	}
+}
+
+// acceptLoop accepts connections until ln is closed, and serves each one
+// on its own goroutine so that one slow client never delays another.
+func (s *server) acceptLoop(ln net.Listener) {
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			// Typically EMFILE (too many open files): wait for a handler
+			// to finish and free a descriptor, instead of spinning.
+			log.Printf("accept: %v; retrying in %v", err, backoff)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		s.track(c, true)
+		id := s.nextID.Add(1) // here, not in handle: numbered in the order accepted
+		s.wg.Go(func() {
+			defer s.track(c, false)
+			s.handle(c, id)
+		})
+	}
+}
+
+func (s *server) track(c net.Conn, open bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if open {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+// trackSocket records an upgraded connection, so that Ctrl-C can send it
+// a close frame. It returns false when Ctrl-C has come already.
+func (s *server) trackSocket(ws *wsConn, open bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if open {
+		s.sockets[ws] = struct{}{}
+	} else {
+		delete(s.sockets, ws)
+	}
+	return !s.closing
+}
+
+// shutdown tells every WebSocket the server is going away (close code
+// 1001, section 7.4.1), waits up to grace for the handlers to finish,
+// then closes the connections that are still open and waits for their
+// handlers to return.
+func (s *server) shutdown(grace time.Duration) {
+	s.mu.Lock()
+	s.closing = true
+	for ws := range s.sockets {
+		ws.goAway()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	<-done
+}
+
+// errIdle says a keep-alive connection had no new request in time.
+var errIdle = errors.New("idle")
+
+// handle serves one connection until the client leaves or a response
+// closes it.
+func (s *server) handle(c net.Conn, id int64) {
+	defer c.Close()
+	log.Printf("#%d %s connected", id, c.RemoteAddr())
+
+	n, err := s.serveConn(c, id)
+	switch {
+	case err == nil:
+		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
+	case errors.Is(err, errIdle):
+		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	default:
+		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
+	}
+}
+
+// conn is one client connection and the buffers it reuses from request
+// to request.
+type conn struct {
+	s  *server
+	c  net.Conn
+	id int64
+	w  io.Writer     // c, or a tracer around it: file bodies go here, past bw
+	br *bufio.Reader // reads from c; its size is maxHead
+	bw *bufio.Writer // writes to c; flushed before every read that waits
+	rq request       // the request being served
+	// upgraded says the last response was 101 Switching Protocols, to
+	// protocol: from now on the connection speaks WebSocket.
+	upgraded bool
+	protocol string
+	// head and scratch are reused by every request so that a steady
+	// stream of requests allocates little.
+	head, scratch []byte
+}
+
+// serveConn answers the requests on c in order, and returns how many it
+// answered. It returns nil when the client left or asked to close.
+func (s *server) serveConn(c net.Conn, id int64) (int, error) {
+	var src io.Reader = c
+	var dst io.Writer = c
+	if s.trace {
+		src = tracer{id: id, arrow: "<-", r: c}
+		dst = tracer{id: id, arrow: "->", w: c}
+	}
+	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
+	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
+	for n := 0; ; n++ {
+		// Wait for the first byte of the next request, then give the
+		// whole head headTimeout to arrive.
+		c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+		if _, err := cn.br.Peek(1); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return n, errIdle
+			}
+			if err == io.EOF {
+				return n, nil // the client closed between requests
+			}
+			return n, err
+		}
+		c.SetReadDeadline(time.Now().Add(s.headTimeout))
+		keepAlive, err := cn.serveOne()
+		if err != nil {
+			return n, err
+		}
+		if cn.upgraded {
+			return n + 1, cn.websocket(cn.protocol)
+		}
+		if !keepAlive {
+			return n + 1, cn.closeGently()
+		}
+	}
+}
+
+// flusher is the reader under a connection's bufio.Reader: it flushes
+// the responses written so far before it waits for more bytes. Responses
+// to pipelined requests that are already buffered go out in one write,
+// and a client that waits for its response always gets it.
+type flusher struct {
+	r io.Reader
+	w *bufio.Writer
+}
+
+func (f flusher) Read(p []byte) (int, error) {
+	if f.w.Buffered() > 0 {
+		if err := f.w.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return f.r.Read(p)
+}
+
+// closeGently flushes, closes our sending side, then reads and discards
+// what the client still sends until it closes too, lingerTimeout passes
+// or maxLinger bytes arrive (RFC 9112 section 9.6).
+func (cn *conn) closeGently() error {
+	if err := cn.bw.Flush(); err != nil {
+		return err
+	}
+	if tc, ok := cn.c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	cn.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, cn.br, maxLinger)
+	return nil
+}
+
+// tracer logs the bytes that pass through it, one line per line of data,
+// as "#id <- bytes" (read) or "#id -> bytes" (written).
+type tracer struct {
+	id    int64
+	arrow string
+	r     io.Reader
+	w     io.Writer
+}
+
+func (t tracer) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.log(p[:n])
+	return n, err
+}
+
+func (t tracer) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.log(p[:n])
+	return n, err
+}
+
+func (t tracer) log(p []byte) {
+	for len(p) > 0 {
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line = p[:i+1]
+		}
+		log.Printf("#%d %s %s", t.id, t.arrow, escape(line))
+		p = p[len(line):]
+	}
+}
+
+// escape shows bytes as text a reader can check byte by byte: printable
+// UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
+func escape(p []byte) string {
+	var b strings.Builder
+	for len(p) > 0 {
+		r, size := utf8.DecodeRune(p)
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
+			b.Write(p[:size])
+		default:
+			for _, c := range p[:size] {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		}
+		p = p[size:]
+	}
+	return b.String()
+}
