@@ -265,7 +265,7 @@ func (ws *wsConn) echo(h header) error {
 		}
 	}
 	if h.fin {
-		ws.inMessage = false
+		ws.inMessage, ws.size = false, 0
 		ws.messages++
 	}
 	return nil
