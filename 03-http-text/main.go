@@ -238,8 +238,8 @@ func (s *server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		id := s.nextID.Add(1) // numbered here, in the order of arrival
 		s.track(c, true)
-		id := s.nextID.Add(1) // here, not in handle: numbered in the order accepted
 		s.wg.Go(func() {
 			defer s.track(c, false)
 			s.handle(c, id)
@@ -290,6 +290,8 @@ func (s *server) handle(c net.Conn, id int64) {
 		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
 	case errors.Is(err, errIdle):
 		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	case errors.Is(err, syscall.ECONNRESET):
+		log.Printf("#%d %s reset the connection after %d requests", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}

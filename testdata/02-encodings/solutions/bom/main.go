@@ -207,10 +207,11 @@ func (s *server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		id := s.nextID.Add(1) // numbered here, in the order of arrival
 		s.track(c, true)
 		s.wg.Go(func() {
 			defer s.track(c, false)
-			s.handle(c)
+			s.handle(c, id)
 		})
 	}
 }
@@ -244,9 +245,8 @@ func (s *server) shutdown(grace time.Duration) {
 }
 
 // handle greets one client and echoes its lines until it is done.
-func (s *server) handle(c net.Conn) {
+func (s *server) handle(c net.Conn, id int64) {
 	defer c.Close()
-	id := s.nextID.Add(1)
 	log.Printf("#%d %s connected", id, c.RemoteAddr())
 
 	n, err := s.echo(c, id)
@@ -257,6 +257,8 @@ func (s *server) handle(c net.Conn) {
 		log.Printf("#%d %s sent a line longer than %d bytes after %d lines: closing", id, c.RemoteAddr(), maxLine, n)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Printf("#%d %s idle for %v after %d lines: closing", id, c.RemoteAddr(), idleTimeout, n)
+	case errors.Is(err, syscall.ECONNRESET):
+		log.Printf("#%d %s reset the connection after %d lines", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d lines: %v", id, c.RemoteAddr(), n, err)
 	}
