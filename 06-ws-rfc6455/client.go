@@ -14,7 +14,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +25,7 @@ import (
 // message and prints every message that comes back. A line "/ping TEXT"
 // sends a ping instead, "/close CODE REASON" a close frame. At the end of
 // stdin it closes with 1000 and waits for the server's close.
-func runClient(addr string, trace bool) error {
+func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 	// net.Dial tries every address the host resolves to (IPv6 and IPv4)
 	// until one answers.
 	conn, err := net.Dial("tcp", addr)
@@ -35,14 +34,14 @@ func runClient(addr string, trace bool) error {
 	}
 	defer conn.Close()
 	log.Printf("connected to %s from %s", conn.RemoteAddr(), conn.LocalAddr())
-	cl := &client{c: conn, br: bufio.NewReaderSize(conn, wsReadBuffer), trace: trace}
+	cl := &client{c: conn, br: bufio.NewReaderSize(conn, wsReadBuffer), trace: trace, out: out}
 	if err := cl.handshake(addr); err != nil {
 		return err
 	}
 
 	done := make(chan error, 1)
 	go func() { done <- cl.readLoop() }()
-	lines := bufio.NewScanner(os.Stdin)
+	lines := bufio.NewScanner(in)
 	lines.Buffer(nil, maxMessage)
 	for lines.Scan() {
 		if err := cl.command(lines.Text()); err != nil {
@@ -72,6 +71,7 @@ type client struct {
 	c     net.Conn
 	br    *bufio.Reader
 	trace bool
+	out   io.Writer // where the messages go: stdout
 
 	mu         sync.Mutex
 	closeSent  bool // guarded by mu: after a close frame, nothing more (section 5.5.1)
@@ -248,10 +248,10 @@ func (cl *client) readFrame(sofar int) (header, []byte, error) {
 func (cl *client) print(op byte, msg []byte) {
 	switch {
 	case op == opBinary:
-		fmt.Printf("binary, %d bytes: %s\n", len(msg), escape(msg))
+		fmt.Fprintf(cl.out, "binary, %d bytes: %s\n", len(msg), escape(msg))
 	case !utf8.Valid(msg):
-		fmt.Printf("text that is not UTF-8, %d bytes: %s\n", len(msg), escape(msg))
+		fmt.Fprintf(cl.out, "text that is not UTF-8, %d bytes: %s\n", len(msg), escape(msg))
 	default:
-		fmt.Printf("%s\n", msg)
+		fmt.Fprintf(cl.out, "%s\n", msg)
 	}
 }

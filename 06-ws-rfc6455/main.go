@@ -116,7 +116,7 @@ func main() {
 
 	var err error
 	if *connect != "" {
-		err = runClient(*connect, *trace)
+		err = runClient(*connect, *trace, os.Stdin, os.Stdout)
 	} else {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		go func() {
