@@ -240,20 +240,3 @@ func TestTooBig(t *testing.T) {
 		t.Errorf("got %x, want a close frame with 1009", got)
 	}
 }
-
-func BenchmarkMask(b *testing.B) {
-	p := make([]byte, 64<<10)
-	b.SetBytes(int64(len(p)))
-	for b.Loop() {
-		maskBytes([4]byte{1, 2, 3, 4}, 1, p)
-	}
-}
-
-func BenchmarkUTF8Stream(b *testing.B) {
-	p := []byte(strings.Repeat("汉语/漢語 Hànyǔ, hello world. ", 2000))
-	b.SetBytes(int64(len(p)))
-	for b.Loop() {
-		var u utf8Stream
-		u.write(p)
-	}
-}
