@@ -265,38 +265,51 @@ func sniff(p []byte) string {
 	return textPlain
 }
 
-// sendFile streams size bytes of f to the client, with the head that is
+// writeChunk is how much of a file must leave within one writeTimeout:
+// a client that takes in less than 256 KiB in 10 seconds (25 KiB/s) is
+// taken for gone. Each chunk gets a fresh deadline, so a large file on a
+// slow but steady link is never cut off. (A deadline cannot simply be
+// renewed when it expires: io.Copy may have read bytes from the file
+// that it could not write, and they would be lost from the body.)
+const writeChunk = 256 << 10
+
+// errShortFile says a file ended before the Content-Length already sent.
+// Only closing the connection can tell the client its body is incomplete.
+var errShortFile = errors.New("the file is shorter than the Content-Length sent")
+
+// sendFile streams size bytes of f to the client, after the head that is
 // already in the write buffer.
 //
 // A small file joins the head in the buffer, and one write sends both. A
 // larger one goes to the connection itself after the head: io.Copy sees
-// that the destination is a *net.TCPConn and the source an *os.File (the
-// LimitedReader is understood too) and asks the kernel to send the file
-// with sendfile(2), from the page cache to the socket, without a copy in
-// this program's memory. An embedded file is not an *os.File; io.Copy
-// falls back to a 32 KiB buffer. Either way, memory stays flat however
-// large the file.
+// that the destination is a *net.TCPConn and the source an *os.File
+// (inside one io.LimitedReader: it looks through one, not two) and asks
+// the kernel to send the file with sendfile(2), from the page cache to
+// the socket, without a copy in this program's memory. An embedded file
+// is not an *os.File; io.Copy falls back to a 32 KiB buffer. Either way,
+// memory stays flat however large the file. The limit sends exactly size
+// bytes even if the file grows meanwhile.
 func (cn *conn) sendFile(f io.Reader, size int64) error {
-	body := &io.LimitedReader{R: f, N: size} // the file may have grown
 	if size <= int64(cn.bw.Available()) {
-		if _, err := io.Copy(cn.bw, body); err != nil {
-			return err
+		n, err := io.Copy(cn.bw, io.LimitReader(f, size))
+		if err == nil && n < size {
+			err = errShortFile
 		}
-	} else if err := cn.bw.Flush(); err != nil {
 		return err
 	}
-	for body.N > 0 {
+	if err := cn.bw.Flush(); err != nil {
+		return err
+	}
+	for left := size; left > 0; {
+		chunk := &io.LimitedReader{R: f, N: min(left, writeChunk)}
 		cn.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		n, err := io.Copy(cn.w, body)
+		n, err := io.Copy(cn.w, chunk)
+		left -= n
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded) && n > 0:
-			continue // bytes moved in this window: a slow client, not a gone one
 		case err != nil:
 			return err
-		case body.N > 0:
-			// The Content-Length sent is now a lie; only closing the
-			// connection tells the client the body is incomplete.
-			return fmt.Errorf("the file ended %d bytes short of its Content-Length", body.N)
+		case chunk.N > 0:
+			return errShortFile
 		}
 	}
 	return nil
