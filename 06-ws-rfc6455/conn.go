@@ -243,7 +243,9 @@ func (ws *wsConn) echo(h header) error {
 				ws.traceIn(first, h, p[:got])
 				return &closeError{closeInvalidPayload, "a text message that is not UTF-8 (section 8.1)"}
 			}
-			within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
+			if got < n { // more to wait for: keep the deadline ahead
+				within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
+			}
 		}
 		ws.traceIn(first, h, p)
 		remaining -= int64(n)

@@ -127,39 +127,53 @@ func protocolError(format string, args ...any) *closeError {
 
 // readHeader reads one frame header. It checks only the encoding; what a
 // frame may be depends on the frames before it (see wsConn.readHeader).
+// The header is parsed where it lies in the reader's buffer: the first
+// two bytes say how long it is, and Peek waits for that many.
 func readHeader(r *bufio.Reader) (header, error) {
 	var h header
-	var b [8]byte
-	if _, err := io.ReadFull(r, b[:2]); err != nil {
+	b, err := r.Peek(2)
+	if err != nil {
+		return h, err
+	}
+	size := 2
+	switch b[1] & lenBits {
+	case 126:
+		size += 2
+	case 127:
+		size += 8
+	}
+	if b[1]&maskBit != 0 {
+		size += 4
+	}
+	if b, err = r.Peek(size); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the peer left in the middle of a header
+		}
 		return h, err
 	}
 	h.fin = b[0]&finBit != 0
 	h.rsv = b[0] & rsvBits
 	h.opcode = b[0] & opBits
 	h.masked = b[1]&maskBit != 0
+	rest := b[2:]
 	switch n := b[1] & lenBits; n {
 	case 126: // section 5.2: a 16-bit length follows
-		if _, err := io.ReadFull(r, b[:2]); err != nil {
-			return h, err
-		}
-		h.length = int64(binary.BigEndian.Uint16(b[:2]))
+		h.length = int64(binary.BigEndian.Uint16(rest))
+		rest = rest[2:]
 	case 127: // a 64-bit length follows; its top bit must be 0
-		if _, err := io.ReadFull(r, b[:8]); err != nil {
-			return h, err
-		}
-		l := binary.BigEndian.Uint64(b[:8])
+		l := binary.BigEndian.Uint64(rest)
 		if l>>63 != 0 {
-			return h, protocolError("a 64-bit payload length with its top bit set (% x)", b[:8])
+			return h, protocolError("a 64-bit payload length with its top bit set (% x)", rest[:8])
 		}
 		h.length = int64(l)
+		rest = rest[8:]
 	default:
 		h.length = int64(n)
 	}
 	if h.masked {
-		if _, err := io.ReadFull(r, h.key[:]); err != nil {
-			return h, err
-		}
+		copy(h.key[:], rest)
 	}
+	r.Discard(size)
 	return h, nil
 }
 
