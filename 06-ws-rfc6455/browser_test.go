@@ -34,7 +34,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("skipping: this test needs chromium (Debian: apt-get install chromium), which is not installed")
 	}
 	// "localhost", not 127.0.0.1: the page's Origin must match the Host.
-	addr := startServer(t, nil)
+	addr, _ := startServer(t, nil)
 	_, port, _ := strings.Cut(addr, ":")
 	url := "http://localhost:" + port + "/#selftest"
 

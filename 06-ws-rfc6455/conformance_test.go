@@ -186,12 +186,13 @@ func conformanceCases() []acase {
 	return cs
 }
 
-// TestConformance runs every case against the lesson on a real socket.
+// TestConformance runs every case against the lesson on a real socket,
+// one connection at a time, as the Autobahn suite does.
 func TestConformance(t *testing.T) {
-	addr := startServer(t, nil)
+	addr, s := startServer(t, nil)
 	for _, c := range conformanceCases() {
 		t.Run(c.id, func(t *testing.T) {
-			t.Parallel()
+			defer waitIdle(t, s)
 			got, err := runCase(addr, c)
 			if err != nil {
 				t.Fatalf("%s: %v (events so far: %q)", c.what, err, got)

@@ -101,7 +101,7 @@ func runPeer(t *testing.T, want string, env []string, name string, args ...strin
 func TestPythonWebsockets(t *testing.T) {
 	py := findTool(t, "python3 with websockets (Debian: apt-get install python3-websockets)", nil,
 		[]string{"-c", "import websockets"}, "/usr/bin/python3", "python3")
-	addr := startServer(t, nil)
+	addr, _ := startServer(t, nil)
 	script := filepath.Join(t.TempDir(), "peer.py")
 	os.WriteFile(script, []byte(pythonPeer), 0o644)
 	runPeer(t, "python ok", nil, py, script, "ws://"+addr+"/ws")
@@ -112,7 +112,7 @@ func TestNodeWs(t *testing.T) {
 	env := []string{"NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs"}
 	node := findTool(t, "node with the ws module (Debian: apt-get install node-ws)", env,
 		[]string{"-e", `require("ws")`}, "node", "nodejs")
-	addr := startServer(t, nil)
+	addr, _ := startServer(t, nil)
 	script := filepath.Join(t.TempDir(), "peer.js")
 	os.WriteFile(script, []byte(nodePeer), 0o644)
 	runPeer(t, "node ok", env, node, script, "ws://"+addr+"/ws")

@@ -11,9 +11,9 @@ import (
 
 // startServer serves the built-in site and /ws with the lesson in this
 // process on a free loopback port, with the real clock, and returns its
-// address. configure, if not nil, changes the server before it starts.
-// The log is discarded.
-func startServer(t testing.TB, configure func(*server)) string {
+// address and the server. configure, if not nil, changes the server
+// before it starts. The log is discarded.
+func startServer(t testing.TB, configure func(*server)) (string, *server) {
 	t.Helper()
 	log.SetOutput(io.Discard)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,5 +35,19 @@ func startServer(t testing.TB, configure func(*server)) string {
 		<-done
 		s.shutdown(time.Second)
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), s
+}
+
+// waitIdle waits until the server has no open connection left.
+func waitIdle(t testing.TB, s *server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("the server still has open connections after 10s")
 }
