@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,11 @@ type wsConn struct {
 
 	ctl [maxHeader + maxControl]byte // a control frame's header and payload
 
+	// Exercise sum: the subprotocol agreed, and the message being
+	// collected when it is sum.v1.
+	protocol string
+	msg      []byte
+
 	// The read and write deadlines last set. Setting a deadline costs a
 	// timer update, as much as echoing a small message, so they move only
 	// when less than half of their time is left (see within).
@@ -157,7 +163,11 @@ func (ws *wsConn) serve() error {
 			}
 			continue
 		}
-		if err := ws.echo(h); err != nil {
+		echo := ws.echo
+		if ws.protocol == sumProtocol {
+			echo = ws.sum
+		}
+		if err := echo(h); err != nil {
 			return ws.fail(err)
 		}
 	}
@@ -214,6 +224,53 @@ func (ws *wsConn) readHeader() (header, error) {
 		return h, &closeError{closeTooBig, fmt.Sprintf("a message of %d bytes or more; the limit is %d", ws.size+h.length, ws.maxMessage)}
 	}
 	return h, nil
+}
+
+// sumProtocol is a tiny JSON protocol on top of WebSocket: each text
+// message is a JSON array of numbers, and each answer a text message
+// {"sum":N}. A message that is not such an array fails with 1007, a
+// binary message with 1003.
+const sumProtocol = "sum.v1"
+
+// maxSumMessage bounds a sum.v1 message, which is held whole to parse
+// it: plenty for a list of numbers.
+const maxSumMessage = 64 << 10
+
+// sum reads a data frame of a sum.v1 connection, and answers when the
+// message is complete.
+func (ws *wsConn) sum(h header) error {
+	if h.opcode != opContinuation {
+		ws.inMessage, ws.op, ws.msg = true, h.opcode, ws.msg[:0]
+	}
+	if ws.op == opBinary {
+		return &closeError{closeUnsupportedData, "sum.v1 takes text messages only"}
+	}
+	if int64(len(ws.msg))+h.length > maxSumMessage {
+		return &closeError{closeTooBig, fmt.Sprintf("a sum.v1 message of more than %d bytes", maxSumMessage)}
+	}
+	start := len(ws.msg)
+	ws.msg = append(ws.msg, make([]byte, h.length)...)
+	if _, err := io.ReadFull(ws.br, ws.msg[start:]); err != nil {
+		return ws.readErr(err)
+	}
+	maskBytes(h.key, 0, ws.msg[start:])
+	if !h.fin {
+		return nil
+	}
+	ws.inMessage = false
+	ws.messages++
+	var nums []float64
+	if err := json.Unmarshal(ws.msg, &nums); err != nil {
+		return &closeError{closeInvalidPayload, "not a JSON array of numbers: " + err.Error()}
+	}
+	var total float64
+	for _, n := range nums {
+		total += n
+	}
+	answer, _ := json.Marshal(map[string]float64{"sum": total})
+	buf := chunks.Get().(*[maxHeader + chunkSize]byte)
+	defer chunks.Put(buf)
+	return ws.writeRaw(append(appendHeader(buf[:0], true, opText, len(answer)), answer...))
 }
 
 // echo sends a data frame's payload back, a chunk at a time, each chunk

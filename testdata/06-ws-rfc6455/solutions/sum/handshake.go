@@ -112,7 +112,7 @@ func (s *server) allowOrigin(origin string, rq *request) bool {
 func (s *server) pickProtocol(offered string) string {
 	for p := range strings.SplitSeq(offered, ",") {
 		p = strings.TrimSpace(p)
-		if slices.Contains(s.protocols, p) {
+		if p == sumProtocol || slices.Contains(s.protocols, p) {
 			return p
 		}
 	}
@@ -153,6 +153,7 @@ func (cn *conn) websocket(protocol string) error {
 		ping:       cn.s.ping,
 		maxMessage: cn.s.maxMessage,
 		trace:      cn.s.trace,
+		protocol:   protocol,
 	}
 	if protocol != "" {
 		ws.logf("upgraded to WebSocket, subprotocol %s", protocol)
