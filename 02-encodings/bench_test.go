@@ -10,6 +10,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // BenchmarkEcho streams 1 KiB lines of UTF-8 text through the lesson's line
@@ -27,11 +28,36 @@ func BenchmarkEcho(b *testing.B) {
 	lesson := func(ln net.Listener) {
 		s := &server{enc: utf8Enc, conns: make(map[net.Conn]struct{})}
 		s.acceptLoop(ln)
+		s.wg.Wait() // its last log line, before the log is restored
 	}
 	for _, text := range []string{"ascii", "mixed"} {
 		line := textLine(text)
 		b.Run(text+"/01-bytes", func(b *testing.B) { run(b, line, 0, func(ln net.Listener) { acceptEach(ln, byteEcho) }) })
 		b.Run(text+"/02-lines", func(b *testing.B) { run(b, line, len(greeting), lesson) })
+	}
+}
+
+// BenchmarkValidUTF8 is the check that is all of the line echo's work on
+// valid UTF-8, the lesson's validUTF8 beside the standard library's, on
+// the same lines as BenchmarkEcho:
+//
+//	go test ./02-encodings -run '^$' -bench ValidUTF8 -count 5
+func BenchmarkValidUTF8(b *testing.B) {
+	for _, text := range []string{"ascii", "mixed"} {
+		line := textLine(text)
+		for _, v := range []struct {
+			name  string
+			valid func([]byte) bool
+		}{{"utf8.Valid", utf8.Valid}, {"validUTF8", validUTF8}} {
+			b.Run(text+"/"+v.name, func(b *testing.B) {
+				b.SetBytes(int64(len(line)))
+				for b.Loop() {
+					if !v.valid(line) {
+						b.Fatal("the line is valid UTF-8")
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -56,9 +82,14 @@ func run(b *testing.B, line []byte, greeting int, serve func(net.Listener)) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	go serve(ln)
+	served := make(chan struct{})
+	go func() {
+		serve(ln)
+		close(served)
+	}()
 	stream(b, ln.Addr().String(), greeting, line)
+	ln.Close()
+	<-served
 }
 
 // stream sends b.N copies of line on one connection while it reads the

@@ -340,7 +340,7 @@ type lineBufs struct{ text, out []byte }
 // server's encoding, and the log says where. It is valid until the next
 // call.
 func echoLine(enc *encoding, id int64, n int, line []byte, b *lineBufs) []byte {
-	if enc == utf8Enc && utf8.Valid(line) {
+	if enc == utf8Enc && validUTF8(line) {
 		// Valid UTF-8 decodes to itself and encodes to itself: skip both.
 		return line
 	}
