@@ -414,6 +414,11 @@ func (s *server) echoReads(c net.Conn, id int64, src io.Reader, w *bufio.Writer)
 // UTF-16LE, fe ff UTF-16BE, ef bb bf UTF-8. The mark is dropped and lr
 // switched to that encoding's newline. Without a mark it is UTF-8.
 func sniffBOM(lr *lineReader) *encoding {
+	// Wait for a second byte only if the first can start a mark: a
+	// client whose first line is "\n" must not wait for its echo.
+	if b, _ := lr.r.Peek(1); len(b) == 0 || (b[0] != 0xff && b[0] != 0xfe && b[0] != 0xef) {
+		return utf8Enc
+	}
 	b, _ := lr.r.Peek(2)
 	switch {
 	case bytes.Equal(b, []byte{0xff, 0xfe}):
