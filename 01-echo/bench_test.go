@@ -26,7 +26,7 @@ func BenchmarkEcho(b *testing.B) {
 	}{
 		{"bare", bareEcho},
 		{"lesson", func(ln net.Listener) {
-			s := &server{conns: make(map[net.Conn]struct{})}
+			s := &server{idle: idleTimeout, conns: make(map[net.Conn]struct{})}
 			s.acceptLoop(ln)
 		}},
 	}

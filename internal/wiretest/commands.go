@@ -266,31 +266,60 @@ func getConn(ts *testscript.TestScript, name string) *conn {
 	return c
 }
 
-// dial name [addr]
+// dial [-retry-on 'bytes'] name [addr]
 //
-// opens a TCP connection to addr (default $ADDR) and calls it name.
+// opens a TCP connection to addr (default $ADDR) and calls it name. With
+// -retry-on, a connection whose first bytes (within refusalWindow) are
+// exactly 'bytes' followed by the server closing is a refusal: dial again
+// until the server accepts or defaultTimeout passes. That waits out a
+// server that frees a place just after it logs that a client left.
 func cmdDial(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: dial name [addr]")
+	fs, _ := flags("dial")
+	retryOn := fs.String("retry-on", "", "dial again while the server answers with these `bytes` and closes")
+	if err := fs.Parse(args); err != nil || fs.NArg() < 1 || fs.NArg() > 2 {
+		ts.Fatalf("usage: dial [-retry-on 'bytes'] name [addr]")
 	}
-	addr := ts.Getenv("ADDR")
-	if len(args) == 2 {
-		addr = args[1]
+	name, addr := fs.Arg(0), ts.Getenv("ADDR")
+	if fs.NArg() == 2 {
+		addr = fs.Arg(1)
 	}
-	nc, err := net.DialTimeout("tcp", addr, defaultTimeout)
-	if neg {
-		if err == nil {
-			nc.Close()
-			ts.Fatalf("dial %s succeeded, unexpectedly", addr)
+	refusal, err := Unescape(*retryOn)
+	ts.Check(err)
+	giveUp := time.Now().Add(defaultTimeout)
+	for {
+		nc, err := net.DialTimeout("tcp", addr, defaultTimeout)
+		if neg {
+			if err == nil {
+				nc.Close()
+				ts.Fatalf("dial %s succeeded, unexpectedly", addr)
+			}
+			return
 		}
+		ts.Check(err)
+		c := &conn{c: nc.(*net.TCPConn), r: bufio.NewReader(nc), local: nc.LocalAddr().String()}
+		if len(refusal) > 0 && time.Now().Before(giveUp) && refused(c, refusal) {
+			nc.Close()
+			continue
+		}
+		st := getState(ts)
+		if old := st.conns[name]; old != nil {
+			old.c.Close()
+		}
+		st.conns[name] = c
 		return
 	}
-	ts.Check(err)
-	st := getState(ts)
-	if old := st.conns[args[0]]; old != nil {
-		old.c.Close()
-	}
-	st.conns[args[0]] = &conn{c: nc.(*net.TCPConn), r: bufio.NewReader(nc), local: nc.LocalAddr().String()}
+}
+
+// refusalWindow is how long dial -retry-on waits for a refusal to come.
+const refusalWindow = 500 * time.Millisecond
+
+// refused reports whether c's first bytes are refusal and then EOF. Bytes
+// it peeks at stay in c.r for the script to read.
+func refused(c *conn, refusal []byte) bool {
+	c.c.SetReadDeadline(time.Now().Add(refusalWindow))
+	defer c.c.SetReadDeadline(time.Time{})
+	got, err := c.r.Peek(len(refusal) + 1)
+	return bytes.Equal(got, refusal) && err == io.EOF
 }
 
 // send [-chunk n] [-pause d] name 'bytes'...

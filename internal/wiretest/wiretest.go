@@ -118,3 +118,8 @@ func setup(env *testscript.Env, lesson string) error {
 func getState(ts *testscript.TestScript) *state {
 	return ts.Value(stateKey{}).(*state)
 }
+
+// Exercise returns the name given with -exercise, or "". A lesson's Go
+// tests of its shipped behaviour skip when it is set: a solved exercise
+// changes that behaviour on purpose.
+func Exercise() string { return *exercise }

@@ -96,9 +96,9 @@ func runServer(ctx context.Context, addr string, trace bool, maxConns int) error
 	for _, ln := range lns {
 		log.Printf("listening on %s", ln.Addr())
 	}
-	log.Printf("try: nc localhost %s   (or: go run ./01-echo -connect localhost:%s)", port, port)
+	log.Printf("try: nc -N localhost %s   (or: go run ./01-echo -connect localhost:%s)", port, port)
 
-	s := &server{trace: trace, conns: make(map[net.Conn]struct{})}
+	s := &server{trace: trace, idle: idleTimeout, conns: make(map[net.Conn]struct{})}
 	if maxConns > 0 {
 		s.slots = make(chan struct{}, maxConns)
 	}
@@ -140,6 +140,12 @@ func listen(addr string) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, ip := range ips {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			// The name lists an address this machine cannot use, such as
+			// ::1 with IPv6 turned off: skip it, and serve on the others.
+			log.Printf("skipping %s: %v", ip, err)
+			continue
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -151,12 +157,16 @@ func listen(addr string) ([]net.Listener, error) {
 		// the first listener got, so one port number reaches them all.
 		_, port, _ = net.SplitHostPort(ln.Addr().String())
 	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
+	}
 	return lns, nil
 }
 
 // server holds what the connection handlers share.
 type server struct {
 	trace  bool          // immutable: log every byte
+	idle   time.Duration // immutable: idleTimeout, shorter in tests
 	slots  chan struct{} // immutable: one token per client served; nil: no limit
 	nextID atomic.Int64  // numbers connections #1, #2, … in the log
 
@@ -244,7 +254,9 @@ func (s *server) handle(c net.Conn, id int64) {
 	case err == nil:
 		log.Printf("#%d %s left after %d bytes", id, c.RemoteAddr(), n)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		log.Printf("#%d %s idle for %v after %d bytes: closing", id, c.RemoteAddr(), idleTimeout, n)
+		log.Printf("#%d %s idle for %v after %d bytes: closing", id, c.RemoteAddr(), s.idle, n)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d %s closed at shutdown after %d bytes", id, c.RemoteAddr(), n)
 	case errors.Is(err, syscall.ECONNRESET):
 		log.Printf("#%d %s reset the connection after %d bytes", id, c.RemoteAddr(), n)
 	default:
@@ -264,13 +276,21 @@ func (s *server) echo(c net.Conn, id int64) (int64, error) {
 	}
 	var total int64
 	for {
+		// A read may wait idleTimeout, a write twice as long: a timeout
+		// before the write deadline came from a read, where io.Copy holds
+		// no bytes, so the copy can go on. A write that times out may
+		// leave bytes undelivered, so it ends the connection: the client
+		// has not taken a byte for at least idleTimeout.
+		start := time.Now()
+		c.SetReadDeadline(start.Add(s.idle))
+		c.SetWriteDeadline(start.Add(2 * s.idle))
 		// io.Copy reads and writes until EOF or an error. Between two
 		// TCP sockets on Linux it asks the kernel to splice the bytes
 		// across, so they never enter this program's memory.
-		c.SetDeadline(time.Now().Add(idleTimeout))
 		n, err := io.Copy(dst, src)
 		total += n
-		if errors.Is(err, os.ErrDeadlineExceeded) && n > 0 {
+		readTimeout := time.Since(start) < 2*s.idle
+		if errors.Is(err, os.ErrDeadlineExceeded) && readTimeout && n > 0 {
 			continue // bytes moved in this window: the client is not idle
 		}
 		if err != nil {
@@ -320,7 +340,14 @@ func runClient(addr string, naive, trace bool) error {
 	if _, err := io.Copy(os.Stdout, src); err != nil {
 		return err
 	}
-	return <-sent
+	// The server has closed. If we are still sending (stdin is open), stop:
+	// nothing more can come back.
+	select {
+	case err := <-sent:
+		return err
+	default:
+		return nil
+	}
 }
 
 // naiveExchange does what the seed's client did: send, then make one
