@@ -123,7 +123,7 @@ func (s *server) run(ctx context.Context, addr string) error {
 	for _, ln := range lns {
 		log.Printf("listening on %s", ln.Addr())
 	}
-	log.Printf("try: nc localhost %s   (or: go run ./02-encodings -connect localhost:%s -encoding %s)", port, port, s.enc.name)
+	log.Printf("try: nc -N localhost %s   (or: go run ./02-encodings -connect localhost:%s -encoding %s)", port, port, s.enc.name)
 
 	var accepting sync.WaitGroup
 	for _, ln := range lns {
@@ -163,6 +163,12 @@ func listen(addr string) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, ip := range ips {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			// The name lists an address this machine cannot use, such as
+			// ::1 with IPv6 turned off: skip it, and serve on the others.
+			log.Printf("skipping %s: %v", ip, err)
+			continue
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -173,6 +179,9 @@ func listen(addr string) ([]net.Listener, error) {
 		// Port 0 picks a free port; the other addresses share the one
 		// the first listener got, so one port number reaches them all.
 		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
 	}
 	return lns, nil
 }
@@ -257,6 +266,8 @@ func (s *server) handle(c net.Conn, id int64) {
 		log.Printf("#%d %s sent a line longer than %d bytes after %d lines: closing", id, c.RemoteAddr(), maxLine, n)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Printf("#%d %s idle for %v after %d lines: closing", id, c.RemoteAddr(), idleTimeout, n)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d %s closed at shutdown after %d lines", id, c.RemoteAddr(), n)
 	case errors.Is(err, syscall.ECONNRESET):
 		log.Printf("#%d %s reset the connection after %d lines", id, c.RemoteAddr(), n)
 	default:
@@ -493,7 +504,14 @@ func runClient(addr string, enc *encoding, raw, trace bool) error {
 	if err := printLines(src, enc, raw); err != nil {
 		return err
 	}
-	return <-sent
+	// The server has closed. If we are still sending (stdin is open), stop:
+	// nothing more can come back.
+	select {
+	case err := <-sent:
+		return err
+	default:
+		return nil
+	}
 }
 
 // sendLines sends stdin, which is UTF-8 like any Go text, in enc.
