@@ -76,8 +76,17 @@ func runClient(addr string, draft int, proto string, trace bool) error {
 	// not after all of stdin has been sent.
 	read := make(chan error, 1)
 	go func() { read <- cl.readFrames() }()
-	if err := cl.sendLines(os.Stdin); err != nil {
+	sent := make(chan error, 1)
+	go func() { sent <- cl.sendLines(os.Stdin) }()
+	select {
+	case err := <-read:
+		// The server has closed. If we are still sending (stdin is open),
+		// stop: nothing more can come back.
 		return err
+	case err := <-sent:
+		if err != nil {
+			return err
+		}
 	}
 	// The end of stdin: draft-76 starts the closing handshake; draft-75
 	// has none, so the client only says it will send nothing more. Either

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log"
 	"math"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -234,6 +235,8 @@ func (ws *wsConn) serve() error {
 		log.Printf("#%d WebSocket closed after %d messages: the client closed the connection in the middle of a frame", ws.id, msgs)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Printf("#%d WebSocket idle for %v after %d messages: closing", ws.id, ws.s.idleTimeout, msgs)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d WebSocket closed at shutdown after %d messages", ws.id, msgs)
 	case errors.Is(err, errFrameTooLong), errors.As(err, new(*frameError)):
 		log.Printf("#%d WebSocket failed after %d messages: %v", ws.id, msgs, err)
 	default:

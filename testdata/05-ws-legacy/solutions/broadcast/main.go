@@ -197,6 +197,12 @@ func listen(addr string) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, ip := range ips {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			// The name lists an address this machine cannot use, such as
+			// ::1 with IPv6 turned off: skip it, and serve on the others.
+			log.Printf("skipping %s: %v", ip, err)
+			continue
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -207,6 +213,9 @@ func listen(addr string) ([]net.Listener, error) {
 		// Port 0 picks a free port; the other addresses share the one
 		// the first listener got, so one port number reaches them all.
 		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
 	}
 	return lns, nil
 }
@@ -306,6 +315,8 @@ func (s *server) handle(c net.Conn, id int64) {
 		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
 	case errors.Is(err, errIdle):
 		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d %s closed at shutdown after %d requests", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}
