@@ -24,7 +24,9 @@ import (
 // runClient connects to ws://addr/ws, sends each line of stdin as a text
 // message and prints every message that comes back. A line "/ping TEXT"
 // sends a ping instead, "/close CODE REASON" a close frame. At the end of
-// stdin it closes with 1000 and waits for the server's close.
+// stdin it closes with 1000 and waits for the server's close. If the
+// server closes first (Ctrl-C on the server), it stops at once instead of
+// waiting for the end of stdin.
 func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 	// net.Dial tries every address the host resolves to (IPv6 and IPv4)
 	// until one answers.
@@ -41,15 +43,17 @@ func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 
 	done := make(chan error, 1)
 	go func() { done <- cl.readLoop() }()
-	lines := bufio.NewScanner(in)
-	lines.Buffer(nil, maxMessage)
-	for lines.Scan() {
-		if err := cl.command(lines.Text()); err != nil {
+	sent := make(chan error, 1)
+	go func() { sent <- cl.sendLines(in) }()
+	select {
+	case err := <-done:
+		// The server has closed. If we are still sending (stdin is open),
+		// stop: nothing more can come back.
+		return err
+	case err := <-sent:
+		if err != nil {
 			return err
 		}
-	}
-	if err := lines.Err(); err != nil {
-		return err
 	}
 	// End of input: close with 1000 (if the input did not close already),
 	// then wait for the server's close frame and for it to close TCP.
@@ -126,6 +130,18 @@ func (cl *client) handshake(addr string) error {
 	}
 	log.Printf("handshake done: %s", status)
 	return nil
+}
+
+// sendLines sends each line of in, until the end of in.
+func (cl *client) sendLines(in io.Reader) error {
+	lines := bufio.NewScanner(in)
+	lines.Buffer(nil, maxMessage)
+	for lines.Scan() {
+		if err := cl.command(lines.Text()); err != nil {
+			return err
+		}
+	}
+	return lines.Err()
 }
 
 // command sends one line of input.

@@ -107,7 +107,7 @@ func main() {
 	idleWait := flag.Duration("idle-timeout", idleTimeout, "close a keep-alive connection idle for `d`")
 	ping := flag.Duration("ping", pingInterval, "ping a WebSocket quiet for `d`, and drop it if no answer comes within d more (0: never)")
 	origins := flag.String("origins", "", "also accept WebSockets from pages of these `origins` (comma-separated, e.g. http://localhost:3000; * for any)")
-	protocols := flag.String("protocols", "", "the WebSocket `subprotocols` the server speaks, comma-separated, best first")
+	protocols := flag.String("protocols", "", "the WebSocket `subprotocols` the server speaks, comma-separated (the client's order of preference picks one)")
 	maxMsg := flag.Int64("max-message", maxMessage, "refuse WebSocket messages longer than `n` bytes (close code 1009)")
 	flag.Usage = usage
 	flag.Parse()
@@ -213,6 +213,12 @@ func listen(addr string) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, ip := range ips {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			// The name lists an address this machine cannot use, such as
+			// ::1 with IPv6 turned off: skip it, and serve on the others.
+			log.Printf("skipping %s: %v", ip, err)
+			continue
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -223,6 +229,9 @@ func listen(addr string) ([]net.Listener, error) {
 		// Port 0 picks a free port; the other addresses share the one
 		// the first listener got, so one port number reaches them all.
 		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
 	}
 	return lns, nil
 }
@@ -235,7 +244,7 @@ type server struct {
 	ping        time.Duration // immutable: see the constant pingInterval
 	maxMessage  int64         // immutable: see the constant maxMessage
 	origins     []string      // immutable: other sites' pages allowed to connect (-origins)
-	protocols   []string      // immutable: subprotocols spoken, best first
+	protocols   []string      // immutable: subprotocols spoken (-protocols)
 	date        string        // immutable: the Date header's value, or "" for the clock
 	files       fs.FS         // immutable: the site; names in it never leave it
 	nextID      atomic.Int64  // numbers connections #1, #2, … in the log
@@ -350,6 +359,8 @@ func (s *server) handle(c net.Conn, id int64) {
 		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
 	case errors.Is(err, errIdle):
 		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d %s closed at shutdown after %d requests", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}

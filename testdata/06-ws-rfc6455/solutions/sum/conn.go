@@ -387,9 +387,12 @@ func (ws *wsConn) fail(err error) error {
 		payload = payload[:2]
 	}
 	if werr := ws.write(opClose, payload); werr != nil {
-		return fmt.Errorf("failing with %w: %v", err, werr)
+		// Not a closeError any more: the close frame did not go out.
+		return fmt.Errorf("failing with %v: %w", err, werr)
 	}
-	ws.awaitClose()
+	if aerr := ws.awaitClose(); aerr != nil {
+		return fmt.Errorf("%w; then, waiting for the peer to close: %w", err, aerr)
+	}
 	return err
 }
 
@@ -398,13 +401,16 @@ func (ws *wsConn) fail(err error) error {
 // too or closeTimeout passes. Closing at once with unread bytes would make
 // the kernel send a reset, and a reset can destroy our close frame before
 // the peer reads it. Whatever the peer sent after its close frame is
-// ignored here too (section 5.5.1).
-func (ws *wsConn) awaitClose() {
+// ignored here too (section 5.5.1). It returns nil once the peer has
+// closed; an error if it did not in time, or if shutdown closed the
+// connection first (net.ErrClosed).
+func (ws *wsConn) awaitClose() error {
 	if tc, ok := ws.c.(interface{ CloseWrite() error }); ok {
 		tc.CloseWrite()
 	}
 	ws.c.SetReadDeadline(time.Now().Add(closeTimeout))
-	io.Copy(io.Discard, ws.br)
+	_, err := io.Copy(io.Discard, ws.br)
+	return err
 }
 
 // write sends a control frame: ping, pong or close.

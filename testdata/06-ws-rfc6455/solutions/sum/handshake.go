@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -172,10 +173,20 @@ func (cn *conn) websocket(protocol string) error {
 		ws.logf("WebSocket closed after %d messages", ws.messages)
 	case errors.Is(err, io.EOF):
 		ws.logf("WebSocket lost after %d messages: the client closed TCP without a close frame", ws.messages)
+	case errors.Is(err, net.ErrClosed) && errors.As(err, &ce):
+		// The grace period ended before the client answered our close.
+		ws.logf("WebSocket closed at shutdown after %d messages: sent close %d, no answer", ws.messages, ce.code)
+	case errors.Is(err, net.ErrClosed):
+		ws.logf("WebSocket closed at shutdown after %d messages", ws.messages)
+	case errors.As(err, &ce) && ce.code == closeGoingAway:
+		ws.logf("WebSocket closed at shutdown after %d messages: sent close 1001, and the client closed", ws.messages)
 	case errors.As(err, &ce):
 		ws.logf("WebSocket closed after %d messages: sent close %d: %s", ws.messages, ce.code, ce.reason)
 	default:
 		ws.logf("WebSocket lost after %d messages: %v", ws.messages, err)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return err // main.go's handle logs that shutdown closed the connection
 	}
 	return nil
 }
