@@ -374,28 +374,6 @@ func listenLocal(t *testing.T) net.Listener {
 	return ln
 }
 
-// startServerOn is startServer on a listener of the caller's, leaving
-// the log where it is.
-func startServerOn(t *testing.T, ln net.Listener, configure func(*server)) (string, *server) {
-	t.Helper()
-	files, err := fs.Sub(site, "site")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(files)
-	if configure != nil {
-		configure(s)
-	}
-	done := make(chan struct{})
-	go func() { s.acceptLoop(ln); close(done) }()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		s.shutdown(time.Second)
-	})
-	return ln.Addr().String(), s
-}
-
 // recorder keeps the first bytes the server reads on each connection:
 // the request heads, as nginx passed them on.
 type recorder struct {

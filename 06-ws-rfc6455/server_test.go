@@ -20,6 +20,13 @@ func startServer(t testing.TB, configure func(*server)) (string, *server) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startServerOn(t, ln, configure)
+}
+
+// startServerOn is startServer on a listener of the caller's, leaving
+// the log where it is.
+func startServerOn(t testing.TB, ln net.Listener, configure func(*server)) (string, *server) {
+	t.Helper()
 	files, err := fs.Sub(site, "site")
 	if err != nil {
 		t.Fatal(err)
