@@ -36,9 +36,18 @@ const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 
 // Main registers the lesson's main function as the script command named
 // after the lesson (for example "01-echo"), then runs the tests. Call it
-// from the lesson's TestMain.
-func Main(m *testing.M, lesson string, main func()) {
-	testscript.Main(m, map[string]func(){lesson: main})
+// from the lesson's TestMain. others, if given, are more commands by name
+// (a reference server a benchmark compares the lesson with, say); like
+// the lesson, each runs in a process of its own, found with
+// exec.LookPath(name).
+func Main(m *testing.M, lesson string, main func(), others ...map[string]func()) {
+	cmds := map[string]func(){lesson: main}
+	for _, o := range others {
+		for name, f := range o {
+			cmds[name] = f
+		}
+	}
+	testscript.Main(m, cmds)
 }
 
 // Run runs the lesson's scripts in ../testdata/LESSON, or, with

@@ -136,11 +136,11 @@ func (cn *conn) writeSwitch(r *response) error {
 	return w.Flush()
 }
 
-// websocket runs the echo on a connection whose handshake is done. The
-// HTTP buffers are let go: an idle WebSocket holds only its small read
-// buffer. Bytes the client sent right behind its handshake are already
-// in the HTTP reader; they go first.
-func (cn *conn) websocket(protocol string) error {
+// websocket turns a connection whose handshake is done into a WebSocket.
+// The HTTP buffers are let go: an idle WebSocket holds only its small
+// read buffer. Bytes the client sent right behind its handshake are
+// already in the HTTP reader; they go first.
+func (cn *conn) websocket(protocol string) *wsConn {
 	var src io.Reader = cn.c
 	if n := cn.br.Buffered(); n > 0 {
 		early, _ := cn.br.Peek(n)
@@ -164,8 +164,14 @@ func (cn *conn) websocket(protocol string) error {
 	if !cn.s.trackSocket(ws, true) {
 		ws.goAway() // Ctrl-C came during the handshake
 	}
-	defer cn.s.trackSocket(ws, false)
+	return ws
+}
 
+// serveWebSocket runs the echo until the WebSocket closes, and logs how
+// it ended. It returns an error only when shutdown closed the connection,
+// for main.go's finish to log.
+func (s *server) serveWebSocket(ws *wsConn) error {
+	defer s.trackSocket(ws, false)
 	err := ws.serve()
 	var ce *closeError
 	switch {
@@ -186,7 +192,7 @@ func (cn *conn) websocket(protocol string) error {
 		ws.logf("WebSocket lost after %d messages: %v", ws.messages, err)
 	}
 	if errors.Is(err, net.ErrClosed) {
-		return err // main.go's handle logs that shutdown closed the connection
+		return err // finish logs that shutdown closed the connection
 	}
 	return nil
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var idleConns = flag.Int("idle-conns", 10000, "how many WebSockets BenchmarkIdle holds open")
+
+// BenchmarkIdle measures what an idle WebSocket costs the server: it
+// starts a server in a process of its own, opens -idle-conns WebSockets
+// to it, echoes one small message on each (so every connection is fully
+// set up on both sides), leaves them all quiet, and reads the server's
+// resident memory from /proc. It reports the growth per connection
+// (KiB/conn) and the total (MiB-RSS). The servers, one sub-benchmark each:
+//
+//   - lesson: this lesson, with its defaults;
+//   - gorilla: gorilla/websocket with 4096-byte buffers, as in its Autobahn
+//     example and in ../shared/tools/cmd/refgorilla, which the speed
+//     comparison uses;
+//   - gorilla-reuse: gorilla/websocket's zero Upgrader, which reuses the
+//     buffers net/http allocated for the request instead of its own.
+//
+// Run it alone; it takes a few seconds per server, and each process needs
+// a file descriptor per connection (Go raises the soft limit to the hard
+// one; see ulimit -Hn):
+//
+//	go test ./06-ws-rfc6455 -run '^$' -bench Idle -benchtime 1x
+func BenchmarkIdle(b *testing.B) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		b.Skip("skipping: resident memory is read from /proc, which this system does not have")
+	}
+	for _, s := range []struct{ name, cmd, arg string }{
+		{"lesson", "06-ws-rfc6455", "-ping=30s"},
+		{"gorilla", gorillaEchoCmd, "-bufsize=4096"},
+		{"gorilla-reuse", gorillaEchoCmd, "-bufsize=0"},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				perConn, total := idleRSS(b, *idleConns, s.cmd, s.arg)
+				b.ReportMetric(perConn, "KiB/conn")
+				b.ReportMetric(total, "MiB-RSS")
+				b.ReportMetric(0, "ns/op") // the time is setup, not the measure
+			}
+		})
+	}
+}
+
+// idleRSS runs cmd (a command TestMain registered) on a free port, opens
+// n idle WebSockets to it, and returns the growth of its resident memory
+// per connection in KiB, and its resident memory in MiB.
+func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
+	path, err := exec.LookPath(cmd) // this test binary, as TestMain set it up
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := exec.Command(path, arg, "-addr", "127.0.0.1:0")
+	stderr, _ := c.StderrPipe()
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	addr := ""
+	sc := bufio.NewScanner(stderr)
+	for addr == "" && sc.Scan() {
+		if _, a, ok := strings.Cut(sc.Text(), ": listening on "); ok {
+			addr = a
+		}
+	}
+	if addr == "" {
+		b.Fatalf("%s did not log its address", cmd)
+	}
+	go io.Copy(io.Discard, stderr) // a line per connection; it must not block the server
+
+	// One connection first, closed again: the server's code and buffers are
+	// in memory, and what follows is the cost of the connections alone.
+	first := idleDial(b, addr)
+	if first == nil {
+		b.FailNow()
+	}
+	first.Close()
+	time.Sleep(100 * time.Millisecond)
+	before := residentKiB(b, c.Process.Pid)
+
+	conns := make([]net.Conn, n)
+	var wg sync.WaitGroup
+	const workers = 16
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				conns[i] = idleDial(b, addr)
+			}
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, conn := range conns {
+			if conn != nil {
+				conn.Close()
+			}
+		}
+	}()
+	if b.Failed() {
+		b.FailNow()
+	}
+	time.Sleep(time.Second) // let the server settle
+	after := residentKiB(b, c.Process.Pid)
+	return float64(after-before) / float64(n), float64(after) / 1024
+}
+
+// idleDial opens a WebSocket to addr and echoes one 16-byte binary
+// message through it, with the bytes written out by hand: a client in
+// this process must cost the server the same whichever server it is.
+func idleDial(b *testing.B, addr string) net.Conn {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		b.Error(err)
+		return nil
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	defer conn.SetDeadline(time.Time{})
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	br := bufio.NewReaderSize(conn, 256)
+	status, err := br.ReadString('\n')
+	for line := status; err == nil && line != "\r\n"; {
+		line, err = br.ReadString('\n')
+	}
+	// A masked binary frame with "0123456789abcdef" under a zero key,
+	// sent only after the 101: gorilla refuses a client that sends data
+	// before the handshake is complete.
+	msg := []byte("0123456789abcdef")
+	echo := make([]byte, 2+len(msg))
+	if err == nil {
+		_, err = conn.Write(append([]byte{0x82, 0x80 | byte(len(msg)), 0, 0, 0, 0}, msg...))
+	}
+	if err == nil {
+		_, err = io.ReadFull(br, echo)
+	}
+	if err == nil && (!strings.HasPrefix(status, "HTTP/1.1 101 ") || !bytes.Equal(echo[2:], msg) || echo[0] != 0x82) {
+		err = fmt.Errorf("got %q and %q", status, echo)
+	}
+	if err != nil {
+		conn.Close()
+		b.Errorf("opening a WebSocket: %v", err)
+		return nil
+	}
+	return conn
+}
+
+// residentKiB returns the resident memory (VmRSS) of a process, in KiB.
+func residentKiB(b *testing.B, pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kib
+		}
+	}
+	b.Fatal("no VmRSS in /proc/PID/status")
+	return 0
+}
+
+// gorillaEchoCmd names the reference server: gorillaEcho, run as a
+// command of its own by TestMain.
+const gorillaEchoCmd = "gorilla-echo"
+
+// gorillaEcho is an echo server on gorilla/websocket, streaming each
+// message back as it arrives (NextReader, NextWriter, io.Copy) as
+// gorilla's Autobahn example does. It logs its address as the lesson does.
+func gorillaEcho() {
+	fs := flag.NewFlagSet(gorillaEchoCmd, flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen on `host:port`")
+	bufSize := fs.Int("bufsize", 4096, "the Upgrader's read and write buffer sizes (0: reuse net/http's)")
+	fs.Parse(os.Args[1:])
+	up := websocket.Upgrader{ReadBufferSize: *bufSize, WriteBufferSize: *bufSize}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("%s: listening on %s", gorillaEchoCmd, ln.Addr())
+	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			typ, r, err := conn.NextReader()
+			if err != nil {
+				return
+			}
+			w, err := conn.NextWriter(typ)
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(w, r); err != nil {
+				return
+			}
+			if err := w.Close(); err != nil {
+				return
+			}
+		}
+	})))
+}
