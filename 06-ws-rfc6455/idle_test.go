@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,8 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 var idleConns = flag.Int("idle-conns", 10000, "how many WebSockets BenchmarkIdle holds open")
@@ -89,7 +85,7 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 
 	// One connection first, closed again: the server's code and buffers are
 	// in memory, and what follows is the cost of the connections alone.
-	first := idleDial(b, addr)
+	first := openWebSocket(b, addr)
 	if first == nil {
 		b.FailNow()
 	}
@@ -103,7 +99,7 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
-				conns[i] = idleDial(b, addr)
+				conns[i] = openWebSocket(b, addr)
 			}
 		})
 	}
@@ -123,10 +119,10 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 	return float64(after-before) / float64(n), float64(after) / 1024
 }
 
-// idleDial opens a WebSocket to addr and echoes one 16-byte binary
-// message through it, with the bytes written out by hand: a client in
-// this process must cost the server the same whichever server it is.
-func idleDial(b *testing.B, addr string) net.Conn {
+// openWebSocket opens a WebSocket to addr and echoes one 16-byte binary
+// message through it. The client is bytes written by hand, the same for
+// every server, so that it asks the same of each.
+func openWebSocket(b testing.TB, addr string) net.Conn {
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		b.Error(err)
@@ -141,13 +137,12 @@ func idleDial(b *testing.B, addr string) net.Conn {
 	for line := status; err == nil && line != "\r\n"; {
 		line, err = br.ReadString('\n')
 	}
-	// A masked binary frame with "0123456789abcdef" under a zero key,
-	// sent only after the 101: gorilla refuses a client that sends data
-	// before the handshake is complete.
+	// The message goes only after the 101: gorilla refuses a client that
+	// sends data before the handshake is complete.
 	msg := []byte("0123456789abcdef")
 	echo := make([]byte, 2+len(msg))
 	if err == nil {
-		_, err = conn.Write(append([]byte{0x82, 0x80 | byte(len(msg)), 0, 0, 0, 0}, msg...))
+		_, err = conn.Write(binaryFrame(msg))
 	}
 	if err == nil {
 		_, err = io.ReadFull(br, echo)
@@ -180,47 +175,4 @@ func residentKiB(b *testing.B, pid int) int64 {
 	}
 	b.Fatal("no VmRSS in /proc/PID/status")
 	return 0
-}
-
-// gorillaEchoCmd names the reference server: gorillaEcho, run as a
-// command of its own by TestMain.
-const gorillaEchoCmd = "gorilla-echo"
-
-// gorillaEcho is an echo server on gorilla/websocket, streaming each
-// message back as it arrives (NextReader, NextWriter, io.Copy) as
-// gorilla's Autobahn example does. It logs its address as the lesson does.
-func gorillaEcho() {
-	fs := flag.NewFlagSet(gorillaEchoCmd, flag.ExitOnError)
-	addr := fs.String("addr", "127.0.0.1:0", "listen on `host:port`")
-	bufSize := fs.Int("bufsize", 4096, "the Upgrader's read and write buffer sizes (0: reuse net/http's)")
-	fs.Parse(os.Args[1:])
-	up := websocket.Upgrader{ReadBufferSize: *bufSize, WriteBufferSize: *bufSize}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("%s: listening on %s", gorillaEchoCmd, ln.Addr())
-	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			typ, r, err := conn.NextReader()
-			if err != nil {
-				return
-			}
-			w, err := conn.NextWriter(typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.Copy(w, r); err != nil {
-				return
-			}
-			if err := w.Close(); err != nil {
-				return
-			}
-		}
-	})))
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -123,27 +122,7 @@ func TestNodeWs(t *testing.T) {
 // from our side, and the closing handshake, checked by someone else's
 // code.
 func TestClientAgainstGorilla(t *testing.T) {
-	up := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != wsPath {
-			http.NotFound(w, r)
-			return
-		}
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			typ, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(typ, p); err != nil {
-				return
-			}
-		}
-	}))
+	srv := httptest.NewServer(gorillaHandler(websocket.Upgrader{}))
 	defer srv.Close()
 	long := strings.Repeat("é", 40000) // 80,000 bytes: the 64-bit length form
 	in := strings.Join([]string{"Hello", "/ping gorilla", "κόσμε", strings.Repeat("x", 126), long}, "\n") + "\n"
