@@ -18,6 +18,7 @@ const gorillaEchoCmd = "gorilla-echo"
 // gorillaEcho serves gorillaHandler on -addr, and logs its address as
 // the lesson does.
 func gorillaEcho() {
+	log.SetFlags(0)
 	fs := flag.NewFlagSet(gorillaEchoCmd, flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen on `host:port`")
 	bufSize := fs.Int("bufsize", 4096, "the Upgrader's read and write buffer sizes (0: reuse net/http's)")
@@ -32,7 +33,8 @@ func gorillaEcho() {
 
 // gorillaHandler is an echo server on gorilla/websocket that streams each
 // message back as it arrives (NextReader, NextWriter, io.Copy), as
-// gorilla's Autobahn example does. It answers on any path.
+// gorilla's Autobahn example does, without the example's UTF-8 check of
+// text (the benchmarks send binary). It answers on any path.
 func gorillaHandler(up websocket.Upgrader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)

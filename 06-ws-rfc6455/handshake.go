@@ -136,10 +136,11 @@ func (cn *conn) writeSwitch(r *response) error {
 	return w.Flush()
 }
 
-// websocket turns a connection whose handshake is done into a WebSocket.
-// The HTTP buffers are let go: an idle WebSocket holds only its small
-// read buffer. Bytes the client sent right behind its handshake are
-// already in the HTTP reader; they go first.
+// websocket turns a connection whose handshake is done into a WebSocket,
+// and registers it for Ctrl-C (serveWebSocket unregisters it). The HTTP
+// buffers are let go: an idle WebSocket holds only its small read buffer.
+// Bytes the client sent right behind its handshake are already in the
+// HTTP reader; they go first.
 func (cn *conn) websocket(protocol string) *wsConn {
 	var src io.Reader = cn.c
 	if n := cn.br.Buffered(); n > 0 {

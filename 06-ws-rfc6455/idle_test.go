@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-var idleConns = flag.Int("idle-conns", 10000, "how many WebSockets BenchmarkIdle holds open")
+var idleConns = flag.Int("idle-conns", 10000, "how many WebSockets BenchmarkIdle holds open (thousands, for the per-connection cost to stand out from the runtime's own)")
 
 // BenchmarkIdle measures what an idle WebSocket costs the server: it
 // starts a server in a process of its own, opens -idle-conns WebSockets
@@ -42,7 +42,7 @@ func BenchmarkIdle(b *testing.B) {
 		b.Skip("skipping: resident memory is read from /proc, which this system does not have")
 	}
 	for _, s := range []struct{ name, cmd, arg string }{
-		{"lesson", "06-ws-rfc6455", "-ping=30s"},
+		{"lesson", "06-ws-rfc6455", "-ping=1h"}, // pings on, but none while we measure
 		{"gorilla", gorillaEchoCmd, "-bufsize=4096"},
 		{"gorilla-reuse", gorillaEchoCmd, "-bufsize=0"},
 	} {
@@ -66,22 +66,34 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 		b.Fatal(err)
 	}
 	c := exec.Command(path, arg, "-addr", "127.0.0.1:0")
-	stderr, _ := c.StderrPipe()
+	stderr, err := c.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := c.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { c.Process.Kill(); c.Wait() }()
-	addr := ""
+	drained := make(chan struct{})
+	defer func() {
+		c.Process.Kill()
+		<-drained // the pipe is read to its end before Wait closes it
+		c.Wait()
+	}()
+	addr, head := "", ""
 	sc := bufio.NewScanner(stderr)
 	for addr == "" && sc.Scan() {
+		head += sc.Text() + "\n"
 		if _, a, ok := strings.Cut(sc.Text(), ": listening on "); ok {
 			addr = a
 		}
 	}
+	go func() {
+		io.Copy(io.Discard, stderr) // a line per connection; it must not block the server
+		close(drained)
+	}()
 	if addr == "" {
-		b.Fatalf("%s did not log its address", cmd)
+		b.Fatalf("%s did not log its address; it said:\n%s", cmd, head)
 	}
-	go io.Copy(io.Discard, stderr) // a line per connection; it must not block the server
 
 	// One connection first, closed again: the server's code and buffers are
 	// in memory, and what follows is the cost of the connections alone.
@@ -116,6 +128,20 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 	}
 	time.Sleep(time.Second) // let the server settle
 	after := residentKiB(b, c.Process.Pid)
+
+	// Every connection must still be open and echoing, or the figure
+	// would be the cost of fewer connections than it says.
+	msg := []byte("still here, hi!!")
+	echo := make([]byte, 2+len(msg))
+	for i, conn := range conns {
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write(binaryFrame(msg)); err != nil {
+			b.Fatalf("connection %d after the measurement: %v", i, err)
+		}
+		if _, err := io.ReadFull(conn, echo); err != nil || !bytes.Equal(echo[2:], msg) {
+			b.Fatalf("connection %d after the measurement: %q, %v", i, echo, err)
+		}
+	}
 	return float64(after-before) / float64(n), float64(after) / 1024
 }
 

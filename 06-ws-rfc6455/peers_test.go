@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -122,7 +123,14 @@ func TestNodeWs(t *testing.T) {
 // from our side, and the closing handshake, checked by someone else's
 // code.
 func TestClientAgainstGorilla(t *testing.T) {
-	srv := httptest.NewServer(gorillaHandler(websocket.Upgrader{}))
+	echo := gorillaHandler(websocket.Upgrader{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != wsPath {
+			http.NotFound(w, r) // the client must ask for /ws
+			return
+		}
+		echo.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	long := strings.Repeat("é", 40000) // 80,000 bytes: the 64-bit length form
 	in := strings.Join([]string{"Hello", "/ping gorilla", "κόσμε", strings.Repeat("x", 126), long}, "\n") + "\n"

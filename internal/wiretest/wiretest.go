@@ -38,12 +38,15 @@ const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 // after the lesson (for example "01-echo"), then runs the tests. Call it
 // from the lesson's TestMain. others, if given, are more commands by name
 // (a reference server a benchmark compares the lesson with, say); like
-// the lesson, each runs in a process of its own, found with
-// exec.LookPath(name).
+// the lesson, each can run in a process of its own, found with
+// exec.LookPath(name), and is a script command too.
 func Main(m *testing.M, lesson string, main func(), others ...map[string]func()) {
 	cmds := map[string]func(){lesson: main}
 	for _, o := range others {
 		for name, f := range o {
+			if _, dup := cmds[name]; dup {
+				panic("wiretest.Main: two commands named " + name)
+			}
 			cmds[name] = f
 		}
 	}
