@@ -79,44 +79,28 @@ func roundTrip(conn net.Conn, br *bufio.Reader, frame, echo []byte) error {
 }
 
 // readEcho reads one unmasked binary message from the server into p, which
-// has its exact length, whatever frames the server cut it into. It reads
-// the header a byte at a time, so that it allocates nothing.
+// has its exact length, whatever frames the server cut it into. The
+// lesson's readHeader parses each header where it lies in br's buffer, so
+// reading allocates nothing.
 func readEcho(br *bufio.Reader, p []byte) error {
 	for got, fin := 0, false; !fin; {
-		b0, err := br.ReadByte()
+		h, err := readHeader(br)
 		if err != nil {
 			return err
-		}
-		b1, err := br.ReadByte()
-		if err != nil {
-			return err
-		}
-		fin = b0&0x80 != 0
-		n, ext := int(b1&0x7f), 0
-		switch n {
-		case 126:
-			n, ext = 0, 2
-		case 127:
-			n, ext = 0, 8
-		}
-		for range ext {
-			c, err := br.ReadByte()
-			if err != nil {
-				return err
-			}
-			n = n<<8 | int(c)
 		}
 		op := byte(opBinary)
 		if got > 0 {
 			op = opContinuation
 		}
-		if b0&0x7f != op || n < 0 || n > len(p)-got || b1&0x80 != 0 {
-			return fmt.Errorf("a frame of %d bytes (header %02x %02x) where %d remain", n, b0, b1, len(p)-got)
+		if h.opcode != op || h.rsv != 0 || h.masked || h.length > int64(len(p)-got) {
+			return fmt.Errorf("a %s frame of %d bytes (rsv %03b, masked %v) where %d remain",
+				opName(h.opcode), h.length, h.rsv>>4, h.masked, len(p)-got)
 		}
+		n := int(h.length)
 		if _, err := io.ReadFull(br, p[got:got+n]); err != nil {
 			return err
 		}
-		got += n
+		got, fin = got+n, h.fin
 		if fin && got != len(p) {
 			return fmt.Errorf("the echo ended after %d of %d bytes", got, len(p))
 		}

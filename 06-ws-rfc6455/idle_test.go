@@ -131,15 +131,10 @@ func idleRSS(b *testing.B, n int, cmd, arg string) (perConn, total float64) {
 
 	// Every connection must still be open and echoing, or the figure
 	// would be the cost of fewer connections than it says.
-	msg := []byte("still here, hi!!")
-	echo := make([]byte, 2+len(msg))
 	for i, conn := range conns {
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := conn.Write(binaryFrame(msg)); err != nil {
+		if err := echoOnce(conn, conn, []byte("still here, hi!!")); err != nil {
 			b.Fatalf("connection %d after the measurement: %v", i, err)
-		}
-		if _, err := io.ReadFull(conn, echo); err != nil || !bytes.Equal(echo[2:], msg) {
-			b.Fatalf("connection %d after the measurement: %q, %v", i, echo, err)
 		}
 	}
 	return float64(after-before) / float64(n), float64(after) / 1024
@@ -163,18 +158,13 @@ func openWebSocket(b testing.TB, addr string) net.Conn {
 	for line := status; err == nil && line != "\r\n"; {
 		line, err = br.ReadString('\n')
 	}
+	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 101 ") {
+		err = fmt.Errorf("got %q", status)
+	}
 	// The message goes only after the 101: gorilla refuses a client that
 	// sends data before the handshake is complete.
-	msg := []byte("0123456789abcdef")
-	echo := make([]byte, 2+len(msg))
 	if err == nil {
-		_, err = conn.Write(binaryFrame(msg))
-	}
-	if err == nil {
-		_, err = io.ReadFull(br, echo)
-	}
-	if err == nil && (!strings.HasPrefix(status, "HTTP/1.1 101 ") || !bytes.Equal(echo[2:], msg) || echo[0] != 0x82) {
-		err = fmt.Errorf("got %q and %q", status, echo)
+		err = echoOnce(conn, br, []byte("0123456789abcdef"))
 	}
 	if err != nil {
 		conn.Close()
@@ -182,6 +172,22 @@ func openWebSocket(b testing.TB, addr string) net.Conn {
 		return nil
 	}
 	return conn
+}
+
+// echoOnce sends msg (at most 125 bytes) as a binary message on w and
+// checks that r brings it back as one.
+func echoOnce(w io.Writer, r io.Reader, msg []byte) error {
+	if _, err := w.Write(binaryFrame(msg)); err != nil {
+		return err
+	}
+	echo := make([]byte, 2+len(msg))
+	if _, err := io.ReadFull(r, echo); err != nil {
+		return err
+	}
+	if echo[0] != finBit|opBinary || int(echo[1]) != len(msg) || !bytes.Equal(echo[2:], msg) {
+		return fmt.Errorf("sent %q, got back %q", msg, echo)
+	}
+	return nil
 }
 
 // residentKiB returns the resident memory (VmRSS) of a process, in KiB.
