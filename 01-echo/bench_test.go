@@ -26,8 +26,7 @@ func BenchmarkEcho(b *testing.B) {
 	}{
 		{"bare", bareEcho},
 		{"lesson", func(ln net.Listener) {
-			s := &server{idle: idleTimeout, conns: make(map[net.Conn]struct{})}
-			s.acceptLoop(ln)
+			newServer(&echoServer{idle: idleTimeout}).acceptLoop(ln)
 		}},
 	}
 	for _, conns := range []int{1, 64} {

@@ -23,8 +23,13 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	}
 	log.SetOutput(io.Discard)
 	defer log.SetOutput(os.Stderr)
+	// The reader takes 25ms per 64 KiB, so 2 MiB take about 800ms: more
+	// than two idle windows. idle is generous because a loaded machine
+	// (the race detector, other tests) can stall the reader for a while,
+	// and a reader that takes nothing for an idle window is dropped.
+	const idle = 300 * time.Millisecond
 	for _, trace := range []bool{false, true} {
-		s := &server{idle: 50 * time.Millisecond, trace: trace, conns: make(map[net.Conn]struct{})}
+		s := newServer(&echoServer{idle: idle, trace: trace})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +49,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 		buf := make([]byte, 64<<10)
 		var got int
 		for {
-			time.Sleep(5 * time.Millisecond) // a slow reader, on purpose
+			time.Sleep(25 * time.Millisecond) // a slow reader, on purpose
 			n, err := c.Read(buf)
 			h.Write(buf[:n])
 			got += n
@@ -64,7 +69,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		go stuck.Write(out)
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for open := 1; open > 0; {
 			if time.Now().After(deadline) {
 				t.Fatalf("trace=%v: a client that never reads is still connected", trace)

@@ -21,14 +21,10 @@ import (
 	"log"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 const (
@@ -41,10 +37,6 @@ const (
 	// not taken our echo, for this long, so a vanished client cannot hold
 	// a goroutine and a socket forever.
 	idleTimeout = 2 * time.Minute
-
-	// shutdownGrace is how long Ctrl-C waits for open connections to
-	// finish before it closes them.
-	shutdownGrace = 2 * time.Second
 
 	// maxLine bounds a line, newline included. A line is decoded whole,
 	// so it must fit in memory; without a bound a client that never sends
@@ -88,13 +80,7 @@ func main() {
 	if *connect != "" {
 		err = runClient(*connect, enc, *raw, *trace)
 	} else {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		go func() {
-			<-ctx.Done()
-			stop() // a second Ctrl-C kills the program at once
-		}()
-		s := &server{enc: enc, naive: *naive, trace: *trace, conns: make(map[net.Conn]struct{})}
-		err = s.run(ctx, *addr)
+		err = serve(*addr, &lineServer{enc: enc, naive: *naive, trace: *trace})
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -112,152 +98,19 @@ func usage() {
 	flag.PrintDefaults()
 }
 
-// run listens on addr and serves every connection until ctx is cancelled
-// (Ctrl-C), then shuts down gracefully.
-func (s *server) run(ctx context.Context, addr string) error {
-	lns, err := listen(addr)
-	if err != nil {
-		return err
-	}
-	_, port, _ := net.SplitHostPort(lns[0].Addr().String())
-	for _, ln := range lns {
-		log.Printf("listening on %s", ln.Addr())
-	}
-	log.Printf("try: nc -N localhost %s   (or: go run ./02-encodings -connect localhost:%s -encoding %s)", port, port, s.enc.name)
-
-	var accepting sync.WaitGroup
-	for _, ln := range lns {
-		accepting.Go(func() { s.acceptLoop(ln) })
-	}
-	<-ctx.Done()
-	log.Printf("shutting down: no new connections, %v for open ones", shutdownGrace)
-	for _, ln := range lns {
-		ln.Close() // makes Accept return an error, ending acceptLoop
-	}
-	accepting.Wait()
-	s.shutdown(shutdownGrace)
-	return nil
+// lineServer is this lesson's handler for the skeleton in serve.go.
+type lineServer struct {
+	enc   *encoding // what the server speaks
+	naive bool      // decode each read, not each line
+	trace bool      // log every byte
 }
 
-// listen listens on every address that addr's host resolves to. A host
-// name such as "localhost" may resolve to both 127.0.0.1 and ::1, and a
-// client may try either one first; net.Listen alone would pick only one.
-// An IP literal or an empty host (":8001", every interface) needs a
-// single listener.
-func listen(addr string) ([]net.Listener, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	if host == "" || net.ParseIP(host) != nil {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		return []net.Listener{ln}, nil
-	}
-	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
-	if err != nil {
-		return nil, err
-	}
-	var lns []net.Listener
-	for _, ip := range ips {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
-		if errors.Is(err, syscall.EADDRNOTAVAIL) {
-			// The name lists an address this machine cannot use, such as
-			// ::1 with IPv6 turned off: skip it, and serve on the others.
-			log.Printf("skipping %s: %v", ip, err)
-			continue
-		}
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, err
-		}
-		lns = append(lns, ln)
-		// Port 0 picks a free port; the other addresses share the one
-		// the first listener got, so one port number reaches them all.
-		_, port, _ = net.SplitHostPort(ln.Addr().String())
-	}
-	if len(lns) == 0 {
-		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
-	}
-	return lns, nil
+func (s *lineServer) try(port string) string {
+	return fmt.Sprintf("nc -N localhost %s   (or: go run ./02-encodings -connect localhost:%s -encoding %s)", port, port, s.enc.name)
 }
 
-// server holds what the connection handlers share.
-type server struct {
-	enc    *encoding    // immutable: what the server speaks
-	naive  bool         // immutable: decode each read, not each line
-	trace  bool         // immutable: log every byte
-	nextID atomic.Int64 // numbers connections #1, #2, … in the log
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // open connections; guarded by mu
-	wg    sync.WaitGroup        // one count per running handler
-}
-
-// acceptLoop accepts connections until ln is closed, and serves each one
-// on its own goroutine so that one slow client never delays another.
-func (s *server) acceptLoop(ln net.Listener) {
-	backoff := 5 * time.Millisecond
-	for {
-		c, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			// Typically EMFILE (too many open files): wait for a handler
-			// to finish and free a descriptor, instead of spinning.
-			log.Printf("accept: %v; retrying in %v", err, backoff)
-			time.Sleep(backoff)
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 5 * time.Millisecond
-		id := s.nextID.Add(1) // numbered here, in the order of arrival
-		s.track(c, true)
-		s.wg.Go(func() {
-			defer s.track(c, false)
-			s.handle(c, id)
-		})
-	}
-}
-
-func (s *server) track(c net.Conn, open bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if open {
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
-	}
-}
-
-// shutdown waits up to grace for the handlers to finish, then closes the
-// connections that are still open and waits for their handlers to return.
-func (s *server) shutdown(grace time.Duration) {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-time.After(grace):
-	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	<-done
-}
-
-// handle greets one client and echoes its lines until it is done.
-func (s *server) handle(c net.Conn, id int64) {
-	defer c.Close()
-	log.Printf("#%d %s connected", id, c.RemoteAddr())
-
+// serveConn greets one client and echoes its lines until it is done.
+func (s *lineServer) serveConn(_ context.Context, c net.Conn, id int64) {
 	n, err := s.echo(c, id)
 	switch {
 	case err == nil:
@@ -277,13 +130,8 @@ func (s *server) handle(c net.Conn, id int64) {
 
 // echo sends the greeting, then reads c a line at a time and sends each
 // line back, decoded and encoded again. It returns the number of lines.
-func (s *server) echo(c net.Conn, id int64) (int, error) {
-	var src io.Reader = c
-	var dst io.Writer = c
-	if s.trace {
-		src = tracer{id: id, arrow: "<-", r: c}
-		dst = tracer{id: id, arrow: "->", w: c}
-	}
+func (s *lineServer) echo(c net.Conn, id int64) (int, error) {
+	src, dst := traced(c, id, s.trace)
 	// Echoes collect in w and go out when no more input is waiting: one
 	// write for many short lines, none held back while the client waits.
 	w := bufio.NewWriterSize(dst, maxLine)
@@ -340,7 +188,7 @@ type lineBufs struct{ text, out []byte }
 // result differs from the line only where the line was not valid in the
 // server's encoding, and the log says where. It is valid until the next
 // call.
-func (s *server) echoLine(id int64, n int, line []byte, b *lineBufs) []byte {
+func (s *lineServer) echoLine(id int64, n int, line []byte, b *lineBufs) []byte {
 	if s.enc == utf8Enc && validUTF8(line) {
 		// Valid UTF-8 decodes to itself and encodes to itself: skip both.
 		return line
@@ -359,7 +207,7 @@ func (s *server) echoLine(id int64, n int, line []byte, b *lineBufs) []byte {
 
 // sendError sends a line starting "error: " to the client, in the
 // server's encoding, so that a client reading that encoding can read it.
-func (s *server) sendError(w *bufio.Writer, format string, args ...any) {
+func (s *lineServer) sendError(w *bufio.Writer, format string, args ...any) {
 	msg := fmt.Sprintf("error: "+format+"\n", args...)
 	out, _ := s.enc.encode(nil, []byte(msg))
 	w.Write(out)
@@ -368,7 +216,7 @@ func (s *server) sendError(w *bufio.Writer, format string, args ...any) {
 // closeAfterError sends what w holds, stops sending, and reads what the
 // client still sends for lingerTimeout, so that the close does not
 // reset the connection before the client has read the error.
-func (s *server) closeAfterError(c net.Conn, w *bufio.Writer, err error) error {
+func (s *lineServer) closeAfterError(c net.Conn, w *bufio.Writer, err error) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -388,7 +236,7 @@ func closeWrite(c net.Conn) error {
 // echoReads is the mistake this lesson warns about, kept to show it: it
 // decodes whatever one read returns as if it were whole text. A
 // character whose bytes arrive in two reads becomes two broken halves.
-func (s *server) echoReads(c net.Conn, id int64, src io.Reader, w *bufio.Writer) (int, error) {
+func (s *lineServer) echoReads(c net.Conn, id int64, src io.Reader, w *bufio.Writer) (int, error) {
 	buf := make([]byte, naiveReadSize)
 	var text, out []byte
 	for n := 0; ; n++ {
@@ -486,12 +334,7 @@ func runClient(addr string, enc *encoding, raw, trace bool) error {
 	c := conn.(*net.TCPConn)
 	log.Printf("connected to %s from %s, speaking %s", c.RemoteAddr(), c.LocalAddr(), enc.name)
 
-	var src io.Reader = c
-	var dst io.Writer = c
-	if trace {
-		src = tracer{id: 0, arrow: "<-", r: c}
-		dst = tracer{id: 0, arrow: "->", w: c}
-	}
+	src, dst := traced(c, 0, trace)
 	// Send and receive at the same time, as in lesson 01.
 	sent := make(chan error, 1)
 	go func() {
@@ -583,65 +426,6 @@ func show(text []byte) string {
 			q := strconv.QuoteRune(r) // '\x00'
 			b.WriteString(q[1 : len(q)-1])
 		}
-	}
-	return b.String()
-}
-
-// tracer logs the bytes that pass through it, one line per line of data,
-// as "#id <- bytes" (read) or "#id -> bytes" (written).
-type tracer struct {
-	id    int64
-	arrow string
-	r     io.Reader
-	w     io.Writer
-}
-
-func (t tracer) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.log(p[:n])
-	return n, err
-}
-
-func (t tracer) Write(p []byte) (int, error) {
-	n, err := t.w.Write(p)
-	t.log(p[:n])
-	return n, err
-}
-
-func (t tracer) log(p []byte) {
-	for len(p) > 0 {
-		line := p
-		if i := bytes.IndexByte(p, '\n'); i >= 0 {
-			line = p[:i+1]
-		}
-		log.Printf("#%d %s %s", t.id, t.arrow, escape(line))
-		p = p[len(line):]
-	}
-}
-
-// escape shows bytes as text a reader can check byte by byte: printable
-// UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
-func escape(p []byte) string {
-	var b strings.Builder
-	for len(p) > 0 {
-		r, size := utf8.DecodeRune(p)
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
-			b.Write(p[:size])
-		default:
-			for _, c := range p[:size] {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			}
-		}
-		p = p[size:]
 	}
 	return b.String()
 }

@@ -22,7 +22,7 @@ func startServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer()
+	s := newServer(newHTTPServer())
 	done := make(chan struct{})
 	go func() { s.acceptLoop(ln); close(done) }()
 	t.Cleanup(func() {

@@ -31,7 +31,7 @@ func startServer(t testing.TB, files fs.FS) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(files)
+	s := newServer(newHTTPServer(files))
 	done := make(chan struct{})
 	go func() { s.acceptLoop(ln); close(done) }()
 	t.Cleanup(func() {

@@ -53,12 +53,7 @@ func runClient(addr string, draft int, proto string, trace bool) error {
 	c := conn.(*net.TCPConn)
 	log.Printf("connected to %s from %s", c.RemoteAddr(), c.LocalAddr())
 
-	var src io.Reader = c
-	var dst io.Writer = c
-	if trace {
-		src = tracer{id: 0, arrow: "<-", r: c}
-		dst = tracer{id: 0, arrow: "->", w: c}
-	}
+	src, dst := traced(c, 0, trace)
 	cl := &client{c: c, draft: draft, br: bufio.NewReaderSize(src, maxHead), w: dst}
 
 	c.SetDeadline(time.Now().Add(clientTimeout))

@@ -15,7 +15,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -25,14 +24,7 @@ import (
 	"log"
 	"net"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 const (
@@ -81,10 +73,6 @@ const (
 	lingerTimeout = time.Second
 	maxLinger     = 64 << 10
 
-	// shutdownGrace is how long Ctrl-C waits for open connections to
-	// finish before it closes them.
-	shutdownGrace = 2 * time.Second
-
 	// dateEnv names an environment variable that, when set, replaces the
 	// clock in every Date header. The Date is the one part of a response
 	// that changes from run to run; the tests set it so that their
@@ -114,18 +102,13 @@ func main() {
 	if *connect != "" {
 		err = runClient(*connect, *draft, *proto, *trace)
 	} else {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		go func() {
-			<-ctx.Done()
-			stop() // a second Ctrl-C kills the program at once
-		}()
 		var files fs.FS
 		files, err = openSite(*root)
 		if err == nil {
-			s := newServer(files)
+			s := newHTTPServer(files)
 			s.trace, s.headTimeout, s.idleTimeout = *trace, *headWait, *idleWait
 			s.date = os.Getenv(dateEnv)
-			err = runServer(ctx, *addr, s)
+			err = serve(*addr, s)
 		}
 	}
 	if err != nil {
@@ -145,168 +128,34 @@ func usage() {
 	flag.PrintDefaults()
 }
 
-// runServer listens on addr and serves HTTP on every connection until ctx
-// is cancelled (Ctrl-C), then shuts down gracefully.
-func runServer(ctx context.Context, addr string, s *server) error {
-	lns, err := listen(addr)
-	if err != nil {
-		return err
-	}
-	_, port, _ := net.SplitHostPort(lns[0].Addr().String())
-	for _, ln := range lns {
-		log.Printf("listening on %s", ln.Addr())
-	}
-	log.Printf("try: go run ./05-ws-legacy -connect localhost:%s   (and open http://localhost:%s/ to read how)", port, port)
-
-	var accepting sync.WaitGroup
-	for _, ln := range lns {
-		accepting.Go(func() { s.acceptLoop(ln) })
-	}
-	<-ctx.Done()
-	log.Printf("shutting down: no new connections, %v for open ones", shutdownGrace)
-	for _, ln := range lns {
-		ln.Close() // makes Accept return an error, ending acceptLoop
-	}
-	accepting.Wait()
-	s.shutdown(shutdownGrace)
-	return nil
-}
-
-// listen listens on every address that addr's host resolves to. A host
-// name such as "localhost" may resolve to both 127.0.0.1 and ::1, and a
-// client may try either one first; net.Listen alone would pick only one.
-// An IP literal or an empty host (":8001", every interface) needs a
-// single listener.
-func listen(addr string) ([]net.Listener, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	if host == "" || net.ParseIP(host) != nil {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		return []net.Listener{ln}, nil
-	}
-	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
-	if err != nil {
-		return nil, err
-	}
-	var lns []net.Listener
-	for _, ip := range ips {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
-		if errors.Is(err, syscall.EADDRNOTAVAIL) {
-			// The name lists an address this machine cannot use, such as
-			// ::1 with IPv6 turned off: skip it, and serve on the others.
-			log.Printf("skipping %s: %v", ip, err)
-			continue
-		}
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, err
-		}
-		lns = append(lns, ln)
-		// Port 0 picks a free port; the other addresses share the one
-		// the first listener got, so one port number reaches them all.
-		_, port, _ = net.SplitHostPort(ln.Addr().String())
-	}
-	if len(lns) == 0 {
-		return nil, fmt.Errorf("%s: no address of %s to listen on", addr, host)
-	}
-	return lns, nil
-}
-
-// server holds what the connection handlers share.
-type server struct {
+// httpServer is this lesson's handler for the skeleton in serve.go.
+type httpServer struct {
 	trace       bool          // immutable: log every byte
 	headTimeout time.Duration // immutable: see the constant headTimeout
 	idleTimeout time.Duration // immutable: see the constant idleTimeout
 	date        string        // immutable: the Date header's value, or "" for the clock
 	files       fs.FS         // immutable: the site; names in it never leave it
-	nextID      atomic.Int64  // numbers connections #1, #2, … in the log
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // open connections; guarded by mu
-	wg    sync.WaitGroup        // one count per running handler
 }
 
-func newServer(files fs.FS) *server {
-	return &server{
+func (s *httpServer) try(port string) string {
+	return fmt.Sprintf("go run ./05-ws-legacy -connect localhost:%s   (and open http://localhost:%s/ to read how)", port, port)
+}
+
+func newHTTPServer(files fs.FS) *httpServer {
+	return &httpServer{
 		files:       files,
 		headTimeout: headTimeout,
 		idleTimeout: idleTimeout,
-		conns:       make(map[net.Conn]struct{}),
 	}
-}
-
-// acceptLoop accepts connections until ln is closed, and serves each one
-// on its own goroutine so that one slow client never delays another.
-func (s *server) acceptLoop(ln net.Listener) {
-	backoff := 5 * time.Millisecond
-	for {
-		c, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			// Typically EMFILE (too many open files): wait for a handler
-			// to finish and free a descriptor, instead of spinning.
-			log.Printf("accept: %v; retrying in %v", err, backoff)
-			time.Sleep(backoff)
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 5 * time.Millisecond
-		s.track(c, true)
-		id := s.nextID.Add(1) // here, not in handle: numbered in the order accepted
-		s.wg.Go(func() {
-			defer s.track(c, false)
-			s.handle(c, id)
-		})
-	}
-}
-
-func (s *server) track(c net.Conn, open bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if open {
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
-	}
-}
-
-// shutdown waits up to grace for the handlers to finish, then closes the
-// connections that are still open and waits for their handlers to return.
-func (s *server) shutdown(grace time.Duration) {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-time.After(grace):
-	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	<-done
 }
 
 // errIdle says a keep-alive connection had no new request in time.
 var errIdle = errors.New("idle")
 
-// handle serves one connection until the client leaves or a response
+// serveConn serves one connection until the client leaves or a response
 // closes it.
-func (s *server) handle(c net.Conn, id int64) {
-	defer c.Close()
-	log.Printf("#%d %s connected", id, c.RemoteAddr())
-
-	n, err := s.serveConn(c, id)
+func (s *httpServer) serveConn(_ context.Context, c net.Conn, id int64) {
+	n, err := s.serveRequests(c, id)
 	switch {
 	case err == nil:
 		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
@@ -322,7 +171,7 @@ func (s *server) handle(c net.Conn, id int64) {
 // conn is one client connection and the buffers it reuses from request
 // to request.
 type conn struct {
-	s  *server
+	s  *httpServer
 	c  net.Conn
 	id int64
 	w  io.Writer     // c, or a tracer around it: file bodies go here, past bw
@@ -334,15 +183,10 @@ type conn struct {
 	head, scratch []byte
 }
 
-// serveConn answers the requests on c in order, and returns how many it
+// serveRequests answers the requests on c in order, and returns how many it
 // answered. It returns nil when the client left or asked to close.
-func (s *server) serveConn(c net.Conn, id int64) (int, error) {
-	var src io.Reader = c
-	var dst io.Writer = c
-	if s.trace {
-		src = tracer{id: id, arrow: "<-", r: c}
-		dst = tracer{id: id, arrow: "->", w: c}
-	}
+func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
+	src, dst := traced(c, id, s.trace)
 	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
 	for n := 0; ; n++ {
@@ -400,63 +244,4 @@ func (cn *conn) closeGently() error {
 	cn.c.SetReadDeadline(time.Now().Add(lingerTimeout))
 	io.CopyN(io.Discard, cn.br, maxLinger)
 	return nil
-}
-
-// tracer logs the bytes that pass through it, one line per line of data,
-// as "#id <- bytes" (read) or "#id -> bytes" (written).
-type tracer struct {
-	id    int64
-	arrow string
-	r     io.Reader
-	w     io.Writer
-}
-
-func (t tracer) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.log(p[:n])
-	return n, err
-}
-
-func (t tracer) Write(p []byte) (int, error) {
-	n, err := t.w.Write(p)
-	t.log(p[:n])
-	return n, err
-}
-
-func (t tracer) log(p []byte) {
-	for len(p) > 0 {
-		line := p
-		if i := bytes.IndexByte(p, '\n'); i >= 0 {
-			line = p[:i+1]
-		}
-		log.Printf("#%d %s %s", t.id, t.arrow, escape(line))
-		p = p[len(line):]
-	}
-}
-
-// escape shows bytes as text a reader can check byte by byte: printable
-// UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
-func escape(p []byte) string {
-	var b strings.Builder
-	for len(p) > 0 {
-		r, size := utf8.DecodeRune(p)
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
-			b.Write(p[:size])
-		default:
-			for _, c := range p[:size] {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			}
-		}
-		p = p[size:]
-	}
-	return b.String()
 }

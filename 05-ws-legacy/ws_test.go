@@ -24,7 +24,7 @@ func TestOversizeTextFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := fs.Sub(site, "site")
-	s := newServer(files)
+	s := newServer(newHTTPServer(files))
 	done := make(chan struct{})
 	go func() { s.acceptLoop(ln); close(done) }()
 	defer func() { ln.Close(); <-done; s.shutdown(time.Second) }()

@@ -33,9 +33,9 @@ func (c *pipeConn) SetWriteDeadline(t time.Time) error { return nil }
 // must not panic, must not allocate what a header announces, and must
 // answer with well-formed frames: unmasked, control frames small and
 // whole, data only as messages that were valid, a close frame last if at
-// all. The seeds (run by plain go test) are the scripts' frames.
+// all. The corpus plain go test runs is the scripts' frames.
 func FuzzFrames(f *testing.F) {
-	for _, seed := range []string{
+	for _, example := range []string{
 		"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
 		"\x01\x83\x00\x00\x00\x00Hel\x89\x81\x00\x00\x00\x00?\x80\x82\x00\x00\x00\x00lo",
 		"\x82\xfe\x00\x7e\x00\x00\x00\x00" + strings.Repeat("x", 126),
@@ -50,7 +50,7 @@ func FuzzFrames(f *testing.F) {
 		"\xc1\x80\x00\x00\x00\x00",
 		"\x81\x05Hello",
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(example))
 	}
 	log.SetOutput(io.Discard)
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -81,16 +81,16 @@ func FuzzFrames(f *testing.F) {
 // checks. Whatever comes in, nothing may panic, and a 101 must only go
 // to a request that met every requirement, with the Accept for its key.
 func FuzzHandshake(f *testing.F) {
-	for _, seed := range []string{
+	for _, example := range []string{
 		"GET /ws HTTP/1.1\r\nHost: localhost:8006\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 		"GET /ws HTTP/1.1\r\nhost: localhost:8006\r\nconnection: keep-alive, upgrade\r\nupgrade: WebSocket\r\norigin: http://localhost:8006\r\nsec-websocket-version: 13\r\nsec-websocket-key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Protocol: a, json\r\n\r\n",
 		"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\nSec-WebSocket-Version: 8\r\nOrigin: null\r\n\r\n",
 		"POST /ws HTTP/1.0\r\n\r\n",
 		"GET /ws HTTP/1.1\r\nHost: a\r\nOrigin: http://b\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(example))
 	}
-	s := newServer(nil)
+	s := newHTTPServer(nil)
 	s.protocols = []string{"json"}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		head, err := readHead(bufio.NewReaderSize(bytes.NewReader(in), maxHead), nil)

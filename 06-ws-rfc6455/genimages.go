@@ -1,7 +1,7 @@
 //go:build ignore
 
 // genimages draws the two pictures the lesson serves, so that every byte
-// of the site is made here: go generate ./06-ws-rfc6455
+// of the site is made here: go generate, in the lesson's folder
 package main
 
 import (
@@ -36,8 +36,7 @@ func write(name string, m image.Image, encode func(*os.File, image.Image) error)
 	}
 }
 
-// iceCaps is a polar scene: a sky, a sea, and white caps of ice on it, a
-// nod to the picture the first seed served.
+// iceCaps is a polar scene: a sky, a sea, and white caps of ice on it.
 func iceCaps(w, h int) image.Image {
 	m := image.NewRGBA(image.Rect(0, 0, w, h))
 	horizon := h * 2 / 5

@@ -9,11 +9,15 @@ import (
 	"os"
 
 	"github.com/gorilla/websocket"
+
+	"sockets/internal/wiretest"
 )
 
 // gorillaEchoCmd names the reference server: gorillaEcho, run as a
 // command of its own by TestMain.
 const gorillaEchoCmd = "gorilla-echo"
+
+func init() { wiretest.Command(gorillaEchoCmd, gorillaEcho) }
 
 // gorillaEcho serves gorillaHandler on -addr, and logs its address as
 // the lesson does.

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,7 +25,7 @@ const wsPath = "/ws"
 // requirement at a time, each refusal with its own status and a body
 // that names the header at fault. A request that passes gets 101
 // Switching Protocols (section 4.2.2), and the protocol it picked, if any.
-func (s *server) handshake(rq *request) response {
+func (s *httpServer) handshake(rq *request) response {
 	// 1. A GET, in HTTP/1.1 or later; checkFields already made sure of
 	// exactly one Host.
 	if rq.method != "GET" {
@@ -96,7 +97,7 @@ func refuse(status int, format string, args ...any) response {
 // HTTP responses does not cover WebSockets. Without this check, any page
 // a logged-in user visits could open a WebSocket to this server as that
 // user and read everything it sends: cross-site WebSocket hijacking.
-func (s *server) allowOrigin(origin string, rq *request) bool {
+func (s *httpServer) allowOrigin(origin string, rq *request) bool {
 	if slices.ContainsFunc(s.origins, func(o string) bool { return o == "*" || strings.EqualFold(o, origin) }) {
 		return true
 	}
@@ -110,7 +111,7 @@ func (s *server) allowOrigin(origin string, rq *request) bool {
 
 // pickProtocol picks the first protocol in the client's list (its order
 // of preference, section 4.1) that the server speaks too, or "".
-func (s *server) pickProtocol(offered string) string {
+func (s *httpServer) pickProtocol(offered string) string {
 	for p := range strings.SplitSeq(offered, ",") {
 		p = strings.TrimSpace(p)
 		if slices.Contains(s.protocols, p) {
@@ -136,9 +137,8 @@ func (cn *conn) writeSwitch(r *response) error {
 	return w.Flush()
 }
 
-// websocket turns a connection whose handshake is done into a WebSocket,
-// and registers it for Ctrl-C (serveWebSocket unregisters it). The HTTP
-// buffers are let go: an idle WebSocket holds only its small read buffer.
+// websocket turns a connection whose handshake is done into a WebSocket.
+// The HTTP buffers are let go: an idle WebSocket holds only its small read buffer.
 // Bytes the client sent right behind its handshake are already in the
 // HTTP reader; they go first.
 func (cn *conn) websocket(protocol string) *wsConn {
@@ -161,17 +161,19 @@ func (cn *conn) websocket(protocol string) *wsConn {
 	} else {
 		ws.logf("upgraded to WebSocket")
 	}
-	if !cn.s.trackSocket(ws, true) {
-		ws.goAway() // Ctrl-C came during the handshake
-	}
 	return ws
 }
 
 // serveWebSocket runs the echo until the WebSocket closes, and logs how
 // it ended. It returns an error only when shutdown closed the connection,
-// for main.go's finish to log.
-func (s *server) serveWebSocket(ws *wsConn) error {
-	defer s.trackSocket(ws, false)
+// for serveConn to log.
+func (s *httpServer) serveWebSocket(ctx context.Context, ws *wsConn) error {
+	// Ctrl-C cancels ctx: then the connection closes with 1001, going
+	// away (section 7.4.1), so that a page can tell "the server went away"
+	// from "the network broke". If Ctrl-C came during the handshake, the
+	// close begins at once.
+	stop := context.AfterFunc(ctx, ws.goAway)
+	defer stop()
 	err := ws.serve()
 	var ce *closeError
 	switch {

@@ -147,7 +147,7 @@ func TestNginx(t *testing.T) {
 	// timeout.
 	t.Run("idle with pings", func(t *testing.T) {
 		t.Parallel()
-		addr, _ := startServerOn(t, listenLocal(t), func(s *server) { s.ping = testPing })
+		addr, _ := startServerOn(t, listenLocal(t), func(s *httpServer) { s.ping = testPing })
 		proxy, logs := startNginx(t, bin, addr)
 		ws := dialWS(t, proxy)
 		// Quiet for longer than nginx's read timeout, answering pings.
@@ -169,7 +169,7 @@ func TestNginx(t *testing.T) {
 
 	t.Run("idle without pings", func(t *testing.T) {
 		t.Parallel()
-		addr, _ := startServerOn(t, listenLocal(t), func(s *server) { s.ping = 0 })
+		addr, _ := startServerOn(t, listenLocal(t), func(s *httpServer) { s.ping = 0 })
 		proxy, logs := startNginx(t, bin, addr)
 		ws := dialWS(t, proxy)
 		start := time.Now()

@@ -13,7 +13,7 @@ import (
 // process on a free loopback port, with the real clock, and returns its
 // address and the server. configure, if not nil, changes the server
 // before it starts. The log is discarded.
-func startServer(t testing.TB, configure func(*server)) (string, *server) {
+func startServer(t testing.TB, configure func(*httpServer)) (string, *server) {
 	t.Helper()
 	log.SetOutput(io.Discard)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -25,16 +25,17 @@ func startServer(t testing.TB, configure func(*server)) (string, *server) {
 
 // startServerOn is startServer on a listener of the caller's, leaving
 // the log where it is.
-func startServerOn(t testing.TB, ln net.Listener, configure func(*server)) (string, *server) {
+func startServerOn(t testing.TB, ln net.Listener, configure func(*httpServer)) (string, *server) {
 	t.Helper()
 	files, err := fs.Sub(site, "site")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(files)
+	h := newHTTPServer(files)
 	if configure != nil {
-		configure(s)
+		configure(h)
 	}
+	s := newServer(h)
 	done := make(chan struct{})
 	go func() { s.acceptLoop(ln); close(done) }()
 	t.Cleanup(func() {

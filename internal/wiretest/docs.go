@@ -2,10 +2,15 @@ package wiretest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/rogpeppe/go-internal/diff"
 )
 
 // A lesson's README.md shows code and wire transcripts; CheckReadme keeps
@@ -15,6 +20,9 @@ import (
 //   - every block right after a <!-- wire: NAME.txtar --> line is a verbatim
 //     piece of that script in testdata/LESSON, normally a golden file the
 //     script compares the wire bytes with, so the test produced it;
+//   - every block right after a <!-- diffstat: PREV --> line is what
+//     [DiffStat] says of the lesson folder PREV (the lesson before) and
+//     this one, so that "what changed" is what did;
 //   - a ```text block without such a line is an error: a transcript must
 //     say where it comes from.
 //
@@ -25,30 +33,38 @@ type Block struct {
 	Line int    // line of the opening fence, from 1
 	Info string // the fence's info string, e.g. "go"
 	Wire string // the script named by a <!-- wire: … --> line before it
+	Diff string // the lesson named by a <!-- diffstat: … --> line before it
 	Text string // the content, ending in a line break
 }
 
-var wireRE = regexp.MustCompile(`^<!--\s*wire:\s*(\S+)\s*-->\s*$`)
+var (
+	wireRE = regexp.MustCompile(`^<!--\s*wire:\s*(\S+)\s*-->\s*$`)
+	diffRE = regexp.MustCompile(`^<!--\s*diffstat:\s*(\S+)\s*-->\s*$`)
+)
 
 // Blocks returns the fenced blocks of a Markdown document.
 func Blocks(md string) ([]Block, error) {
 	var blocks []Block
 	lines := strings.SplitAfter(md, "\n")
-	wire := ""
+	wire, diff := "", ""
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimRight(lines[i], "\r\n")
 		if m := wireRE.FindStringSubmatch(line); m != nil {
 			wire = m[1]
 			continue
 		}
+		if m := diffRE.FindStringSubmatch(line); m != nil {
+			diff = m[1]
+			continue
+		}
 		if !strings.HasPrefix(line, "```") {
 			if strings.TrimSpace(line) != "" {
-				wire = "" // a marker applies to the very next block only
+				wire, diff = "", "" // a marker applies to the very next block only
 			}
 			continue
 		}
-		b := Block{Line: i + 1, Info: strings.TrimSpace(strings.TrimPrefix(line, "```")), Wire: wire}
-		wire = ""
+		b := Block{Line: i + 1, Info: strings.TrimSpace(strings.TrimPrefix(line, "```")), Wire: wire, Diff: diff}
+		wire, diff = "", ""
 		var text strings.Builder
 		for i++; ; i++ {
 			if i == len(lines) {
@@ -69,6 +85,8 @@ func Blocks(md string) ([]Block, error) {
 type Lesson struct {
 	Sources map[string]string // .go files of the lesson, by name
 	Scripts map[string]string // txtar files under testdata/LESSON, by path relative to it
+	// DiffStat returns DiffStat(PREV, this lesson) for a diffstat marker.
+	DiffStat func(prev string) (string, error)
 }
 
 // LoadLesson reads the sources of lessonDir and the scripts of testdataDir.
@@ -84,6 +102,9 @@ func LoadLesson(lessonDir, testdataDir string) (*Lesson, error) {
 			return nil, err
 		}
 		l.Sources[filepath.Base(f)] = string(b)
+	}
+	l.DiffStat = func(prev string) (string, error) {
+		return DiffStat(filepath.Join(filepath.Dir(lessonDir), prev), lessonDir)
 	}
 	err = filepath.WalkDir(testdataDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".txtar") {
@@ -116,6 +137,17 @@ func CheckReadme(md string, l *Lesson) []error {
 			} else if !strings.Contains(script, b.Text) {
 				errs = append(errs, fmt.Errorf("line %d: transcript is not in %s (run the tests with -update, then copy the golden output):\n%s", b.Line, b.Wire, b.Text))
 			}
+		case b.Diff != "":
+			if l.DiffStat == nil {
+				errs = append(errs, fmt.Errorf("line %d: <!-- diffstat: %s -->: no lesson folders to compare", b.Line, b.Diff))
+				break
+			}
+			want, err := l.DiffStat(b.Diff)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("line %d: <!-- diffstat: %s -->: %v", b.Line, b.Diff, err))
+			} else if b.Text != want {
+				errs = append(errs, fmt.Errorf("line %d: the diff stat against %s is now:\n%s", b.Line, b.Diff, want))
+			}
 		case b.Info == "go":
 			if !inAny(l.Sources, b.Text) {
 				errs = append(errs, fmt.Errorf("line %d: Go excerpt is not verbatim in the lesson's source:\n%s", b.Line, b.Text))
@@ -134,4 +166,108 @@ func inAny(files map[string]string, s string) bool {
 		}
 	}
 	return false
+}
+
+// DiffStat says how the lesson folder newDir differs from oldDir, file by
+// file, as `diff -r oldDir newDir` would find, leaving out the lesson
+// texts (*.md): one line for each file that differs, in order of name,
+//
+//	client.go    +40 -25
+//	encoding.go  new, 309 lines
+//	idle.go      gone
+//
+// and last a line naming the files that are the same in both.
+func DiffStat(oldDir, newDir string) (string, error) {
+	oldFiles, err := lessonFiles(oldDir)
+	if err != nil {
+		return "", err
+	}
+	newFiles, err := lessonFiles(newDir)
+	if err != nil {
+		return "", err
+	}
+	names := slices.Sorted(maps.Keys(oldFiles))
+	for name := range newFiles {
+		if _, ok := oldFiles[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	width := 0
+	for _, name := range names {
+		if oldFiles[name] != newFiles[name] {
+			width = max(width, len(name))
+		}
+	}
+	var b strings.Builder
+	var same []string
+	for _, name := range names {
+		o, inOld := oldFiles[name]
+		n, inNew := newFiles[name]
+		var what string
+		switch {
+		case o == n:
+			same = append(same, name)
+			continue
+		case !inOld && isText(n):
+			what = fmt.Sprintf("new, %d lines", strings.Count(n, "\n"))
+		case !inOld:
+			what = "new"
+		case !inNew:
+			what = "gone"
+		case !isText(o) || !isText(n):
+			what = "changed"
+		default:
+			var added, removed int
+			d := diff.Diff("old", []byte(o), "new", []byte(n))
+			for line := range strings.Lines(string(d)) {
+				switch {
+				case strings.HasPrefix(line, "+++ "), strings.HasPrefix(line, "--- "):
+				case strings.HasPrefix(line, "+"):
+					added++
+				case strings.HasPrefix(line, "-"):
+					removed++
+				}
+			}
+			what = fmt.Sprintf("+%d -%d", added, removed)
+		}
+		fmt.Fprintf(&b, "%-*s  %s\n", width, name, what)
+	}
+	if len(same) > 0 {
+		fmt.Fprintf(&b, "the same: %s\n", strings.Join(same, " "))
+	}
+	return b.String(), nil
+}
+
+// lessonFiles reads the files of a lesson folder but its texts (*.md),
+// by path relative to it, with / between names.
+func lessonFiles(dir string) (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	return files, err
+}
+
+// isText says whether a file holds text: UTF-8 without NUL bytes.
+func isText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

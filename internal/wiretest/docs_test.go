@@ -1,8 +1,10 @@
 package wiretest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -16,16 +18,30 @@ func lessonDirs(t *testing.T) []string {
 	return dirs
 }
 
-func loadReadme(t *testing.T, dir string) (string, *Lesson) {
-	md, err := os.ReadFile(filepath.Join(dir, "README.md"))
-	if err != nil {
+// lessonTexts returns the lesson's texts: README.md, its chapter, and
+// any other page beside it (*.md), each with what its blocks are checked
+// against.
+func lessonTexts(t *testing.T, dir string) (map[string]string, *Lesson) {
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
 		t.Fatalf("every lesson needs a README.md: %v", err)
+	}
+	pages, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{}
+	for _, p := range pages {
+		md, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[filepath.Base(p)] = string(md)
 	}
 	l, err := LoadLesson(dir, filepath.Join("..", "..", "testdata", filepath.Base(dir)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(md), l
+	return texts, l
 }
 
 // TestReadmes checks that every Go excerpt and wire transcript in every
@@ -33,9 +49,11 @@ func loadReadme(t *testing.T, dir string) (string, *Lesson) {
 func TestReadmes(t *testing.T) {
 	for _, dir := range lessonDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			md, l := loadReadme(t, dir)
-			for _, err := range CheckReadme(md, l) {
-				t.Errorf("%s/README.md %v", filepath.Base(dir), err)
+			texts, l := lessonTexts(t, dir)
+			for page, md := range texts {
+				for _, err := range CheckReadme(md, l) {
+					t.Errorf("%s/%s %v", filepath.Base(dir), page, err)
+				}
 			}
 		})
 	}
@@ -46,26 +64,28 @@ func TestReadmes(t *testing.T) {
 func TestReadmeDrift(t *testing.T) {
 	for _, dir := range lessonDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			md, l := loadReadme(t, dir)
-			blocks, err := Blocks(md)
-			if err != nil {
-				t.Fatal(err)
-			}
+			texts, l := lessonTexts(t, dir)
 			checked := 0
-			for _, b := range blocks {
-				if b.Wire == "" && b.Info != "go" {
-					continue
+			for page, md := range texts {
+				blocks, err := Blocks(md)
+				if err != nil {
+					t.Fatal(err)
 				}
-				checked++
-				for _, at := range []int{0, len(b.Text) / 2, len(b.Text) - 2} {
-					if at < 0 {
+				for _, b := range blocks {
+					if b.Wire == "" && b.Diff == "" && b.Info != "go" {
 						continue
 					}
-					mutated := []byte(b.Text)
-					mutated[at] ^= 0x01
-					drifted := strings.Replace(md, b.Text, string(mutated), 1)
-					if len(CheckReadme(drifted, l)) == 0 {
-						t.Errorf("README.md line %d: changing byte %d of the block went unnoticed", b.Line, at)
+					checked++
+					for _, at := range []int{0, len(b.Text) / 2, len(b.Text) - 2} {
+						if at < 0 {
+							continue
+						}
+						mutated := []byte(b.Text)
+						mutated[at] ^= 0x01
+						drifted := strings.Replace(md, b.Text, string(mutated), 1)
+						if len(CheckReadme(drifted, l)) == 0 {
+							t.Errorf("%s line %d: changing byte %d of the block went unnoticed", page, b.Line, at)
+						}
 					}
 				}
 			}
@@ -80,6 +100,12 @@ func TestCheckReadme(t *testing.T) {
 	l := &Lesson{
 		Sources: map[string]string{"main.go": "package main\n\nfunc main() {\n\tprintln(1)\n}\n"},
 		Scripts: map[string]string{"a.txtar": "recv -n 3 c\ncmp stdout a.want\n-- a.want --\nhi\\n\n"},
+		DiffStat: func(prev string) (string, error) {
+			if prev != "01-a" {
+				return "", fmt.Errorf("no lesson %s", prev)
+			}
+			return "main.go  +1 -1\n", nil
+		},
 	}
 	tests := []struct {
 		name, md string
@@ -93,11 +119,74 @@ func TestCheckReadme(t *testing.T) {
 		{"unmarked text", "```text\nhi\n```\n", 1},
 		{"marker applies to next block only", "<!-- wire: a.txtar -->\nprose\n```text\nhi\\n\n```\n", 1},
 		{"shell is free", "```sh\ngo run ./01-echo\n```\n", 0},
+		{"diffstat", "<!-- diffstat: 01-a -->\n```text\nmain.go  +1 -1\n```\n", 0},
+		{"drifted diffstat", "<!-- diffstat: 01-a -->\n```text\nmain.go  +2 -1\n```\n", 1},
+		{"diffstat of no lesson", "<!-- diffstat: 00-b -->\n```text\nmain.go  +1 -1\n```\n", 1},
 		{"unclosed", "```go\nfunc main() {\n", 1},
 	}
 	for _, tt := range tests {
 		if got := CheckReadme(tt.md, l); len(got) != tt.errs {
 			t.Errorf("%s: got %d errors %v, want %d", tt.name, len(got), got, tt.errs)
+		}
+	}
+}
+
+func TestDiffStat(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("01-a/README.md", "one\n")
+	write("01-a/main.go", "a\nb\nc\n")
+	write("01-a/serve.go", "s\n")
+	write("01-a/old.go", "o\n")
+	write("01-a/site/x.png", "\x89PNG\x00\x01")
+	write("02-b/README.md", "two\n")
+	write("02-b/main.go", "a\nB\nc\nd\n")
+	write("02-b/serve.go", "s\n")
+	write("02-b/new.go", "n\nn\n")
+	write("02-b/site/x.png", "\x89PNG\x00\x02")
+	got, err := DiffStat(filepath.Join(dir, "01-a"), filepath.Join(dir, "02-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "main.go     +2 -1\n" +
+		"new.go      new, 2 lines\n" +
+		"old.go      gone\n" +
+		"site/x.png  changed\n" +
+		"the same: serve.go\n"
+	if got != want {
+		t.Errorf("DiffStat:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// outsideRE finds what a lesson must not point at: the write-ups this
+// tutorial grew from ("the seed"), and files outside the repository.
+var outsideRE = regexp.MustCompile(`(?i)seed|\.\./shared`)
+
+// TestNoOutsideReferences checks that a lesson's texts and code are
+// complete for a reader who has only this repository.
+func TestNoOutsideReferences(t *testing.T) {
+	for _, dir := range lessonDirs(t) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.md"))
+		gofiles, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range append(files, gofiles...) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				if outsideRE.MatchString(line) {
+					t.Errorf("%s:%d points outside the repository: %s", f, i+1, strings.TrimSpace(line))
+				}
+			}
 		}
 	}
 }

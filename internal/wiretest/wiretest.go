@@ -18,7 +18,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -35,27 +37,50 @@ var (
 const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 
 // Main registers the lesson's main function as the script command named
-// after the lesson (for example "01-echo"), then runs the tests. Call it
-// from the lesson's TestMain. others, if given, are more commands by name
-// (a reference server a benchmark compares the lesson with, say); like
-// the lesson, each can run in a process of its own, found with
-// exec.LookPath(name), and is a script command too.
-func Main(m *testing.M, lesson string, main func(), others ...map[string]func()) {
-	cmds := map[string]func(){lesson: main}
-	for _, o := range others {
-		for name, f := range o {
-			if _, dup := cmds[name]; dup {
-				panic("wiretest.Main: two commands named " + name)
-			}
-			cmds[name] = f
+// after the lesson's folder (for example "01-echo"), and the commands
+// given to [Command], then runs the tests. Call it from the lesson's
+// TestMain.
+func Main(m *testing.M, main func()) {
+	cmds := map[string]func(){LessonName(): main}
+	for name, f := range others {
+		if _, dup := cmds[name]; dup {
+			panic("wiretest.Main: two commands named " + name)
 		}
+		cmds[name] = f
 	}
 	testscript.Main(m, cmds)
 }
 
+// others are the commands registered with Command.
+var others = map[string]func(){}
+
+// Command registers one more command for Main, such as a reference server
+// that a benchmark compares the lesson with. Like the lesson, it can run
+// in a process of its own, found with exec.LookPath(name), and it is a
+// script command too. Call it from an init function of a test file.
+func Command(name string, main func()) {
+	if _, dup := others[name]; dup {
+		panic("wiretest.Command: two commands named " + name)
+	}
+	others[name] = main
+}
+
+// LessonName returns the name of the lesson under test, the last element
+// of its package path, such as "01-echo". It comes from the test binary's
+// build information, so that it is the same in the copies of the binary
+// that scripts run as commands, whose working directory is a script's.
+func LessonName() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		panic("wiretest: the test binary has no build information")
+	}
+	return path.Base(bi.Path)
+}
+
 // Run runs the lesson's scripts in ../testdata/LESSON, or, with
 // -exercise=NAME, the single check ../testdata/LESSON/exercises/NAME.txtar.
-func Run(t *testing.T, lesson string) {
+func Run(t *testing.T) {
+	lesson := LessonName()
 	dir := filepath.Join("..", "testdata", lesson)
 	p := testscript.Params{
 		Dir:                dir,

@@ -17,7 +17,7 @@ import (
 // TestMain registers "fake", a minimal echo server in the shape of a
 // lesson (-addr, "listening on", a log, exit 0 on Ctrl-C), so that the
 // commands can be tested without any lesson.
-func TestMain(m *testing.M) { Main(m, "fake", fakeLesson) }
+func TestMain(m *testing.M) { testscript.Main(m, map[string]func(){"fake": fakeLesson}) }
 
 func fakeLesson() {
 	addr := flag.String("addr", "localhost:0", "listen address")

@@ -1,0 +1,82 @@
+package main
+
+// This file is the -trace view of the bytes, the same in every lesson
+// (a test checks it): what netcat or Wireshark would show, printed by the
+// server itself.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// tracer logs the bytes that pass through it, one line per line of data,
+// as "#id <- bytes" (read) or "#id -> bytes" (written).
+type tracer struct {
+	id    int64
+	arrow string
+	r     io.Reader
+	w     io.Writer
+}
+
+func (t tracer) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.log(p[:n])
+	return n, err
+}
+
+func (t tracer) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.log(p[:n])
+	return n, err
+}
+
+func (t tracer) log(p []byte) {
+	for len(p) > 0 {
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line = p[:i+1]
+		}
+		log.Printf("#%d %s %s", t.id, t.arrow, escape(line))
+		p = p[len(line):]
+	}
+}
+
+// traced returns c's two directions, wrapped in tracers when on is set.
+func traced(c io.ReadWriter, id int64, on bool) (io.Reader, io.Writer) {
+	if !on {
+		return c, c
+	}
+	return tracer{id: id, arrow: "<-", r: c}, tracer{id: id, arrow: "->", w: c}
+}
+
+// escape shows bytes as text a reader can check byte by byte: printable
+// UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
+func escape(p []byte) string {
+	var b strings.Builder
+	for len(p) > 0 {
+		r, size := utf8.DecodeRune(p)
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
+			b.Write(p[:size])
+		default:
+			for _, c := range p[:size] {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		}
+		p = p[size:]
+	}
+	return b.String()
+}
