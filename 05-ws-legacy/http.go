@@ -77,7 +77,7 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 		herr = parseHead(string(cn.head), rq)
 	}
 	if herr == nil && rq.path == wsPath {
-		// ws.go: after a handshake, the connection is a WebSocket.
+		// handshake.go: after a handshake, the connection is a WebSocket.
 		ws, err := cn.upgrade(rq)
 		if err == nil {
 			return false, ws.serve()
