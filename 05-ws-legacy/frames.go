@@ -44,10 +44,16 @@ type wsConn struct {
 // errFrameTooLong says a frame passed maxFrame.
 var errFrameTooLong = fmt.Errorf("a frame grew past %d bytes", maxFrame)
 
-// serve echoes every text frame until the client closes, then closes.
-// Frames that arrive together are answered together: the echoes wait in
-// the write buffer until the server has to wait for more bytes.
+// serve sends the handshake's answer, then echoes every text frame until
+// the WebSocket ends, logs how it ended and closes the connection as
+// lesson 04 closes one. It returns an error, for serveConn to log, when
+// the connection broke or shutdown closed it. Frames that arrive together
+// are answered together: the echoes wait in the write buffer until the
+// server has to wait for more bytes.
 func (ws *wsConn) serve() error {
+	if err := ws.bw.Flush(); err != nil {
+		return fmt.Errorf("WebSocket handshake: %w", err)
+	}
 	msgs, err := ws.echo()
 	switch {
 	case err == nil:
@@ -60,12 +66,13 @@ func (ws *wsConn) serve() error {
 		log.Printf("#%d WebSocket idle for %v after %d messages: closing", ws.id, ws.s.idleTimeout, msgs)
 	case errors.Is(err, net.ErrClosed):
 		log.Printf("#%d WebSocket closed at shutdown after %d messages", ws.id, msgs)
+		return err // serveConn logs that shutdown closed the connection
 	case errors.Is(err, errFrameTooLong), errors.As(err, new(*frameError)):
 		log.Printf("#%d WebSocket failed after %d messages: %v", ws.id, msgs, err)
 	default:
 		return fmt.Errorf("WebSocket after %d messages: %w", msgs, err)
 	}
-	return nil
+	return ws.closeGently()
 }
 
 // frameError is a frame the server will not accept.

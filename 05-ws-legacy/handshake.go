@@ -31,8 +31,9 @@ const (
 )
 
 // upgrade checks a request for /ws and, if it is a handshake this server
-// speaks, answers 101 and returns the WebSocket. An *httpError is a
-// refusal for serveOne to send; any other error is a broken connection.
+// speaks, writes the 101 answer and returns the WebSocket, whose serve
+// sends the answer. An *httpError is a refusal for serveOne to send; any
+// other error is a broken connection.
 func (cn *conn) upgrade(rq *request) (*wsConn, error) {
 	if _, ok := rq.header("Sec-WebSocket-Version"); ok {
 		return nil, refuseRFC6455(rq)
@@ -89,7 +90,7 @@ func (cn *conn) accept75(rq *request, origin, host string) (*wsConn, error) {
 	proto, _ := rq.header("WebSocket-Protocol")
 	cn.writeHandshake("Web Socket Protocol Handshake", "WebSocket-", origin, location(host, rq), proto)
 	log.Printf("#%d WebSocket draft-75 from origin %s", cn.id, quote(origin))
-	return &wsConn{conn: cn, draft: 75}, cn.bw.Flush()
+	return &wsConn{conn: cn, draft: 75}, nil
 }
 
 // accept76 answers a draft-76 handshake (§5.2): it reads the 8 bytes of
@@ -123,7 +124,7 @@ func (cn *conn) accept76(rq *request, origin, host, key1, key2 string) (*wsConn,
 	cn.writeHandshake("WebSocket Protocol Handshake", "Sec-WebSocket-", origin, location(host, rq), proto)
 	cn.bw.Write(answer[:])
 	log.Printf("#%d WebSocket draft-76 from origin %s", cn.id, quote(origin))
-	return &wsConn{conn: cn, draft: 76}, cn.bw.Flush()
+	return &wsConn{conn: cn, draft: 76}, nil
 }
 
 // location is the URL the client asked for, as the handshake must repeat

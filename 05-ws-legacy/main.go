@@ -6,9 +6,9 @@
 // Client:  go run ./05-ws-legacy -connect localhost:8005 -draft 76
 //
 // It starts from lesson 04 and keeps serving its page and files. What is
-// new is in ws.go and client.go: a GET /ws that asks to upgrade is
-// answered 101, and from then on the connection carries frames instead
-// of requests: 0x00, UTF-8 text, 0xFF. The server echoes each one.
+// new is in handshake.go, frames.go and client.go: a GET /ws that asks to
+// upgrade is answered 101, and from then on the connection carries frames
+// instead of requests: 0x00, UTF-8 text, 0xFF. The server echoes each one.
 package main
 
 //go:generate go run genimages.go
@@ -178,6 +178,7 @@ type conn struct {
 	br *bufio.Reader // reads from c; its size is maxHead
 	bw *bufio.Writer // writes to c; flushed before every read that waits
 	rq request       // the request being served
+	ws *wsConn       // set once a handshake made the connection a WebSocket
 	// head and scratch are reused by every request so that a steady
 	// stream of requests allocates little.
 	head, scratch []byte
@@ -206,6 +207,9 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 		keepAlive, err := cn.serveOne()
 		if err != nil {
 			return n, err
+		}
+		if cn.ws != nil {
+			return n + 1, cn.ws.serve() // frames.go: no more requests on c
 		}
 		if !keepAlive {
 			return n + 1, cn.closeGently()
