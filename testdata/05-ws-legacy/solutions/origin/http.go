@@ -77,10 +77,12 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 		herr = parseHead(string(cn.head), rq)
 	}
 	if herr == nil && rq.path == wsPath {
-		// ws.go: after a handshake, the connection is a WebSocket.
+		// handshake.go: after a handshake, the connection is a WebSocket,
+		// and serveRequests hands it to frames.go.
 		ws, err := cn.upgrade(rq)
 		if err == nil {
-			return false, ws.serve()
+			cn.ws = ws
+			return false, nil
 		}
 		if !errors.As(err, &herr) {
 			return false, fmt.Errorf("WebSocket handshake: %w", err)

@@ -1,15 +1,14 @@
 package main
 
-// This file is what lesson 05 adds to lesson 04: the WebSocket of 2010.
-// A GET /ws that asks to be upgraded stops being HTTP once the server has
-// answered 101; from then on the connection carries frames, each one
-// 0x00, UTF-8 text, 0xFF. Two drafts are spoken: draft-hixie-75 (the
-// first that browsers shipped) and draft-hixie-76 (the same with a key
-// challenge and a closing handshake; the IETF republished it as
-// draft-ietf-hybi-00). "§" below points into draft-76 unless it says 75.
+// This file is the opening handshake of the WebSocket of 2010: a GET /ws
+// that asks to stop speaking HTTP, and the 101 answer that agrees. Two
+// drafts are spoken: draft-hixie-75 (the first that browsers shipped)
+// and draft-hixie-76 (the same with a key challenge; the IETF
+// republished it as draft-ietf-hybi-00). "§" below points into draft-76
+// unless it says 75. After the answer the connection carries frames:
+// frames.go.
 
 import (
-	"bufio"
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
@@ -17,24 +16,15 @@ import (
 	"io"
 	"log"
 	"math"
-	"net"
 	"os"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 const (
 	// wsPath is where the WebSocket lives; every other path is 04's files.
 	wsPath = "/ws"
-
-	// maxFrame bounds one frame, text or length-prefixed. A sentinel frame
-	// announces no length: the server only learns its size by reading to
-	// the 0xFF, so without a limit a client that never sends one would
-	// grow the server's memory forever. 64 KiB is far more than a chat
-	// line, and the same order as the limits browsers of 2010 used.
-	maxFrame = 64 << 10
 
 	// key3Len is the number of bytes a draft-76 client sends after the
 	// blank line of its head (§4.1 step 29): the third key.
@@ -46,26 +36,10 @@ const (
 // runs the script, and a page cannot lie about it.
 var allowedOrigins = []string{"http://localhost:8888"}
 
-// Frame bytes (§4.2, and draft-75 §3.2).
-const (
-	textFrame byte = 0x00 // the type byte of a text frame
-	sentinel  byte = 0xFF // ends a text frame; no UTF-8 text holds it
-	lengthBit byte = 0x80 // a type with this bit set is followed by a length
-)
-
-// closingFrame is draft-76's closing handshake (§4.2): type 0xFF, length 0.
-var closingFrame = []byte{0xFF, 0x00}
-
-// wsConn is a connection after a successful handshake.
-type wsConn struct {
-	*conn
-	draft int    // 75 or 76
-	msg   []byte // the frame being read; reused, never over maxFrame+1 bytes
-}
-
 // upgrade checks a request for /ws and, if it is a handshake this server
-// speaks, answers 101 and returns the WebSocket. An *httpError is a
-// refusal for serveOne to send; any other error is a broken connection.
+// speaks, writes the 101 answer and returns the WebSocket, whose serve
+// sends the answer. An *httpError is a refusal for serveOne to send; any
+// other error is a broken connection.
 func (cn *conn) upgrade(rq *request) (*wsConn, error) {
 	if _, ok := rq.header("Sec-WebSocket-Version"); ok {
 		return nil, refuseRFC6455(rq)
@@ -125,7 +99,7 @@ func (cn *conn) accept75(rq *request, origin, host string) (*wsConn, error) {
 	proto, _ := rq.header("WebSocket-Protocol")
 	cn.writeHandshake("Web Socket Protocol Handshake", "WebSocket-", origin, location(host, rq), proto)
 	log.Printf("#%d WebSocket draft-75 from origin %s", cn.id, quote(origin))
-	return &wsConn{conn: cn, draft: 75}, cn.bw.Flush()
+	return &wsConn{conn: cn, draft: 75}, nil
 }
 
 // accept76 answers a draft-76 handshake (§5.2): it reads the 8 bytes of
@@ -159,7 +133,7 @@ func (cn *conn) accept76(rq *request, origin, host, key1, key2 string) (*wsConn,
 	cn.writeHandshake("WebSocket Protocol Handshake", "Sec-WebSocket-", origin, location(host, rq), proto)
 	cn.bw.Write(answer[:])
 	log.Printf("#%d WebSocket draft-76 from origin %s", cn.id, quote(origin))
-	return &wsConn{conn: cn, draft: 76}, cn.bw.Flush()
+	return &wsConn{conn: cn, draft: 76}, nil
 }
 
 // location is the URL the client asked for, as the handshake must repeat
@@ -225,128 +199,4 @@ func challenge(n1, n2 uint32, key3 [key3Len]byte) [md5.Size]byte {
 	binary.BigEndian.PutUint32(b[4:8], n2)
 	copy(b[8:], key3[:])
 	return md5.Sum(b[:])
-}
-
-// errFrameTooLong says a frame passed maxFrame.
-var errFrameTooLong = fmt.Errorf("a frame grew past %d bytes", maxFrame)
-
-// serve echoes every text frame until the client closes, then closes.
-// Frames that arrive together are answered together: the echoes wait in
-// the write buffer until the server has to wait for more bytes.
-func (ws *wsConn) serve() error {
-	msgs, err := ws.echo()
-	switch {
-	case err == nil:
-		log.Printf("#%d WebSocket closed after %d messages: closing handshake", ws.id, msgs)
-	case err == io.EOF:
-		log.Printf("#%d WebSocket closed after %d messages: the client closed the connection", ws.id, msgs)
-	case err == io.ErrUnexpectedEOF:
-		log.Printf("#%d WebSocket closed after %d messages: the client closed the connection in the middle of a frame", ws.id, msgs)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		log.Printf("#%d WebSocket idle for %v after %d messages: closing", ws.id, ws.s.idleTimeout, msgs)
-	case errors.Is(err, net.ErrClosed):
-		log.Printf("#%d WebSocket closed at shutdown after %d messages", ws.id, msgs)
-	case errors.Is(err, errFrameTooLong), errors.As(err, new(*frameError)):
-		log.Printf("#%d WebSocket failed after %d messages: %v", ws.id, msgs, err)
-	default:
-		return fmt.Errorf("WebSocket after %d messages: %w", msgs, err)
-	}
-	return nil
-}
-
-// frameError is a frame the server will not accept.
-type frameError struct{ reason string }
-
-func (e *frameError) Error() string { return e.reason }
-
-// echo reads frames and answers them (§5.3; draft-75 §4.3). It returns
-// how many messages it echoed, and nil after a closing handshake.
-func (ws *wsConn) echo() (int, error) {
-	for msgs := 0; ; {
-		ws.c.SetReadDeadline(time.Now().Add(ws.s.idleTimeout))
-		typ, err := ws.br.ReadByte()
-		if err != nil {
-			return msgs, err
-		}
-		if typ&lengthBit == 0 {
-			// A sentinel frame: bytes up to 0xFF.
-			text, err := readSentinelFrame(ws.br, ws.msg[:0])
-			if err != nil {
-				return msgs, err
-			}
-			ws.msg = text
-			if typ != textFrame {
-				continue // the draft defines no other type: discard it
-			}
-			if !utf8.Valid(text) {
-				return msgs, &frameError{fmt.Sprintf("text frame %s is not UTF-8", quote(string(text)))}
-			}
-			ws.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-			ws.bw.WriteByte(textFrame)
-			ws.bw.Write(text)
-			ws.bw.WriteByte(sentinel)
-			msgs++
-			continue
-		}
-		// A length-prefixed frame. No type of this kind carries data in
-		// either draft: read it and discard it, except that in draft-76
-		// type 0xFF with length 0 starts the closing handshake.
-		n, err := readFrameLength(ws.br)
-		if err != nil {
-			return msgs, err
-		}
-		if ws.draft == 76 && typ == 0xFF && n == 0 {
-			ws.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-			ws.bw.Write(closingFrame)
-			return msgs, ws.bw.Flush()
-		}
-		if _, err := io.CopyN(io.Discard, ws.br, n); err == io.EOF {
-			return msgs, io.ErrUnexpectedEOF
-		} else if err != nil {
-			return msgs, err
-		}
-	}
-}
-
-// readSentinelFrame appends the bytes up to the next 0xFF to buf, and
-// returns them without the 0xFF; at most maxFrame bytes.
-func readSentinelFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
-	for {
-		chunk, err := br.ReadSlice(sentinel)
-		if len(buf)+len(chunk) > maxFrame+1 {
-			return nil, errFrameTooLong
-		}
-		buf = append(buf, chunk...)
-		switch {
-		case err == nil:
-			return buf[:len(buf)-1], nil
-		case errors.Is(err, bufio.ErrBufferFull):
-		case err == io.EOF:
-			return nil, io.ErrUnexpectedEOF
-		default:
-			return nil, err
-		}
-	}
-}
-
-// readFrameLength reads the length of a length-prefixed frame: 7 bits per
-// byte, most significant first, while the high bit says more follow.
-func readFrameLength(br *bufio.Reader) (int64, error) {
-	var n int64
-	for {
-		b, err := br.ReadByte()
-		if err == io.EOF {
-			return 0, io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return 0, err
-		}
-		n = n<<7 | int64(b&^lengthBit)
-		if n > maxFrame {
-			return 0, errFrameTooLong
-		}
-		if b&lengthBit == 0 {
-			return n, nil
-		}
-	}
 }
