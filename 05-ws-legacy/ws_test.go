@@ -84,3 +84,20 @@ func openWebSocket(t *testing.T, addr string) net.Conn {
 		}
 	}
 }
+
+// TestDraftExample works through draft-76's own example: the number
+// hidden in each key, and the answer to the challenge.
+func TestDraftExample(t *testing.T) {
+	// Key1's digits make 1868545188, and it has 12 spaces; key2's make
+	// 1733470270, and it has 10.
+	n1, err1 := keyNumber("Sec-WebSocket-Key1", "18x 6]8vM;54 *(5:  {   U1]8  z [  8")
+	n2, err2 := keyNumber("Sec-WebSocket-Key2", "1_ tx7X d  <  nw  334J702) 7]o}` 0")
+	if err1 != nil || err2 != nil || n1 != 155712099 || n2 != 173347027 {
+		t.Fatalf("key numbers %d, %d (%v, %v); want 155712099, 173347027", n1, n2, err1, err2)
+	}
+	// MD5 of 16 bytes: 09 47 fa 63 (n1), 0a 55 10 d3 (n2), "Tm[K T2u".
+	got := challenge(n1, n2, [key3Len]byte([]byte("Tm[K T2u")))
+	if want := "fQJ,fN/4F4!~K~MH"; string(got[:]) != want {
+		t.Errorf("challenge: %q, want %q", got, want)
+	}
+}
