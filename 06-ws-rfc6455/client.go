@@ -77,9 +77,11 @@ type client struct {
 	trace bool
 	out   io.Writer // where the messages go: stdout
 
-	mu         sync.Mutex
-	closeSent  bool // guarded by mu: after a close frame, nothing more (section 5.5.1)
-	key, frame []byte
+	mu        sync.Mutex
+	closeSent bool   // guarded by mu: after a close frame, nothing more (section 5.5.1)
+	frame     []byte // guarded by mu: the frame being sent
+
+	hdr [maxHeader]byte // readLoop's: the header being read
 }
 
 // handshake sends the opening handshake and checks the server's answer
@@ -163,7 +165,7 @@ func (cl *client) command(line string) error {
 // send writes one frame, masked with a new random key (section 5.3: a
 // client masks every frame, with a key the page's script cannot predict,
 // so that it cannot choose the bytes a proxy on the way sees).
-func (cl *client) send(op byte, payload []byte) error {
+func (cl *client) send(op opcode, payload []byte) error {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.closeSent {
@@ -177,10 +179,10 @@ func (cl *client) send(op byte, payload []byte) error {
 	f = append(f, key[:]...)
 	start := len(f)
 	f = append(f, payload...)
-	maskBytes(key, 0, f[start:])
+	mask(key, 0, f[start:])
 	cl.frame = f
 	if cl.trace {
-		h := header{fin: true, opcode: op, masked: true, key: key, length: int64(len(payload))}
+		h := frameHeader{fin: true, opcode: op, masked: true, key: key, length: int64(len(payload))}
 		log.Printf("#0 -> %s", describeFrame(h, payload))
 	}
 	cl.c.SetWriteDeadline(time.Now().Add(frameTimeout))
@@ -192,7 +194,7 @@ func (cl *client) send(op byte, payload []byte) error {
 // returns once the server has closed: nil after a closing handshake.
 func (cl *client) readLoop() error {
 	var msg []byte
-	var op byte
+	var op opcode
 	for {
 		h, p, err := cl.readFrame(len(msg))
 		if err != nil {
@@ -213,7 +215,7 @@ func (cl *client) readLoop() error {
 			io.Copy(io.Discard, cl.br)
 			return nil
 		case h.opcode != opContinuation && op != 0:
-			return fmt.Errorf("a new %s message before the last one ended", opName(h.opcode))
+			return fmt.Errorf("a new %s message before the last one ended", h.opcode)
 		case h.opcode == opContinuation && op == 0:
 			return fmt.Errorf("a continuation frame with no message to continue")
 		default:
@@ -232,20 +234,20 @@ func (cl *client) readLoop() error {
 // readFrame reads one frame from the server and checks what a client
 // must: server frames are never masked (section 5.1), control frames are
 // small and whole, and no message outgrows maxMessage.
-func (cl *client) readFrame(sofar int) (header, []byte, error) {
+func (cl *client) readFrame(sofar int) (frameHeader, []byte, error) {
 	cl.c.SetReadDeadline(time.Time{}) // the server pings when it wants to know
-	h, err := readHeader(cl.br)
+	h, err := readHeader(cl.br, &cl.hdr)
 	if err != nil {
 		return h, nil, err
 	}
 	switch {
 	case h.masked:
 		return h, nil, errors.New("the server masked a frame; servers never do (section 5.1)")
-	case h.rsv != 0 || opNames[h.opcode] == "":
-		return h, nil, fmt.Errorf("a frame with RSV bits %03b and %s", h.rsv>>4, opName(h.opcode))
-	case isControl(h.opcode) && (h.length > maxControl || !h.fin):
-		return h, nil, fmt.Errorf("a %s frame of %d bytes, fragmented: %v", opName(h.opcode), h.length, !h.fin)
-	case int64(sofar)+h.length > maxMessage:
+	case h.rsv != 0 || !h.opcode.defined():
+		return h, nil, fmt.Errorf("a frame with RSV bits %03b and %s", h.rsv>>4, h.opcode)
+	case h.opcode.isControl() && (h.length > maxControl || !h.fin):
+		return h, nil, fmt.Errorf("a %s frame of %d bytes, fragmented: %v", h.opcode, h.length, !h.fin)
+	case h.length > maxMessage-int64(sofar): // not sofar+h.length, which a huge length wraps around
 		return h, nil, fmt.Errorf("a message of more than %d bytes", maxMessage)
 	}
 	p := make([]byte, h.length)
@@ -261,7 +263,7 @@ func (cl *client) readFrame(sofar int) (header, []byte, error) {
 
 // print shows a message: text as a line of its own, binary as its length
 // and its bytes with visible escapes.
-func (cl *client) print(op byte, msg []byte) {
+func (cl *client) print(op opcode, msg []byte) {
 	switch {
 	case op == opBinary:
 		fmt.Fprintf(cl.out, "binary, %d bytes: %s\n", len(msg), escape(msg))

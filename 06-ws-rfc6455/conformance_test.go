@@ -38,9 +38,9 @@ func closeFrame(code uint16) []byte {
 }
 
 // ev is the event "the server echoed this message".
-func ev(op byte, p []byte) string {
+func ev(op opcode, p []byte) string {
 	sum := sha256.Sum256(p)
-	return fmt.Sprintf("%s %d %x", opName(op), len(p), sum[:5])
+	return fmt.Sprintf("%s %d %x", op, len(p), sum[:5])
 }
 func pong(p string) string          { return "pong " + p }
 func closed(code uint16) string     { return fmt.Sprintf("close %d", code) }
@@ -92,10 +92,10 @@ func conformanceCases() []acase {
 	add("3.7", "all RSV bits on a close", []string{proto}, frame(finBit|0x70|opClose, nil, false))
 
 	// 4: reserved opcodes.
-	for i, op := range []byte{3, 4, 5, 6, 7} {
+	for i, op := range []opcode{3, 4, 5, 6, 7} {
 		add(fmt.Sprintf("4.1.%d", i+1), fmt.Sprintf("reserved data opcode %d", op), []string{proto}, frame(finBit|op, nil, false))
 	}
-	for i, op := range []byte{0xb, 0xc, 0xd, 0xe, 0xf} {
+	for i, op := range []opcode{0xb, 0xc, 0xd, 0xe, 0xf} {
 		add(fmt.Sprintf("4.2.%d", i+1), fmt.Sprintf("reserved control opcode %d", op), []string{proto}, frame(finBit|op, nil, false))
 	}
 	add("4.1.3", "reserved opcode after a good text", []string{ev(opText, []byte("Hello")), proto}, text("Hello"), frame(finBit|5, nil, false), ping(""))
@@ -157,7 +157,7 @@ func conformanceCases() []acase {
 	for i, fs := range []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20} {
 		var frames [][]byte
 		for off := 0; off < len(big); off += fs {
-			op := byte(opContinuation)
+			op := opContinuation
 			if off == 0 {
 				op = opBinary
 			}
@@ -173,7 +173,7 @@ func conformanceCases() []acase {
 	p = repeat("*", 65536)
 	var frames [][]byte
 	for off := 0; off < len(p); off += 1300 {
-		op := byte(opContinuation)
+		op := opContinuation
 		if off == 0 {
 			op = opText
 		}
@@ -235,9 +235,9 @@ func runCase(addr string, c acase) ([]string, error) {
 	}()
 	var events []string
 	var msg []byte
-	var op byte
+	var op opcode
 	for {
-		h, err := readHeader(br)
+		h, err := peekHeader(br)
 		if err != nil {
 			return events, fmt.Errorf("reading a frame: %v", err)
 		}

@@ -1,32 +1,15 @@
 package main
 
-// This file is the framing of RFC 6455 section 5: how a WebSocket turns
-// the TCP byte stream into messages, and the checks that keep a peer from
-// breaking the server with it.
+// This file is the frame of RFC 6455 section 5.2, and the masking of
+// section 5.3: how a WebSocket cuts the TCP byte stream into pieces that
+// each say how long they are.
 
 import (
-	"bufio"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
-
-// websocketGUID is the fixed string of RFC 6455 section 1.3. The server
-// hashes it with the client's key to prove it read this very handshake.
-const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-// acceptKey computes Sec-WebSocket-Accept from Sec-WebSocket-Key (section
-// 4.2.2, step 5.4): base64(SHA-1(key + GUID)), exactly 28 characters. The
-// encoder must add nothing: a trailing newline (Python's
-// base64.encodebytes adds one) makes browsers reject the handshake.
-func acceptKey(key string) string {
-	sum := sha1.Sum([]byte(key + websocketGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
 
 // The first two bytes of every frame (section 5.2):
 //
@@ -50,114 +33,75 @@ const (
 	maxControl = 125
 )
 
-// Opcodes (section 5.2, 11.8). 0x3-0x7 and 0xB-0xF are reserved: a frame
-// with one of them fails the connection.
+// opcode says what a frame carries (section 5.2).
+type opcode byte
+
+// The opcodes of section 5.2 (registered in section 11.8). 0x3-0x7 and
+// 0xB-0xF are reserved: a frame with one of them fails the connection.
 const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	opContinuation opcode = 0x0 // the next fragment of a message
+	opText         opcode = 0x1 // a text message: UTF-8
+	opBinary       opcode = 0x2 // a binary message: any bytes
+	opClose        opcode = 0x8 // the closing handshake (section 5.5.1)
+	opPing         opcode = 0x9 // are you there? (section 5.5.2)
+	opPong         opcode = 0xA // yes (section 5.5.3)
 )
 
 var opNames = [16]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
 
-func opName(op byte) string {
-	if n := opNames[op&opBits]; n != "" {
-		return n
+// defined reports whether op is one of the six opcodes the RFC defines.
+func (op opcode) defined() bool { return opNames[op&opBits] != "" }
+
+func (op opcode) String() string {
+	if op.defined() {
+		return opNames[op&opBits]
 	}
-	return fmt.Sprintf("reserved opcode 0x%x", op)
+	return fmt.Sprintf("reserved opcode 0x%x", byte(op))
 }
 
 // isControl reports whether op is a control frame (section 5.5): close,
-// ping, pong and the reserved 0xB-0xF.
-func isControl(op byte) bool { return op&0x8 != 0 }
+// ping, pong and the reserved 0xB-0xF. Data frames are 0x0-0x7.
+func (op opcode) isControl() bool { return op&0x8 != 0 }
 
-// Close codes (section 7.4.1): the first two bytes of a close frame's
-// payload, big-endian. 1005 and 1006 are for reporting only and never
-// appear on the wire.
-const (
-	closeNormal          = 1000 // done
-	closeGoingAway       = 1001 // server shutting down, page closed
-	closeProtocolError   = 1002 // a frame broke the rules of section 5
-	closeUnsupportedData = 1003 // a kind of message the endpoint cannot take
-	closeNoStatus        = 1005 // a close frame without a code
-	closeInvalidPayload  = 1007 // a text message that is not UTF-8
-	closePolicy          = 1008 // e.g. an Origin the server refuses
-	closeTooBig          = 1009 // a message over the size limit
-	closeInternalError   = 1011 // the server failed
-)
-
-// validCloseCode reports whether a peer may send code (section 7.4):
-// 1000-1003 and 1007-1014 are defined (1012-1014 registered with IANA
-// since the RFC), 3000-3999 are for libraries and frameworks, 4000-4999
-// for applications. 0-999, 1004-1006, 1015 and the unassigned rest are not.
-func validCloseCode(code uint16) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	case code >= 3000 && code <= 4999:
-		return true
-	}
-	return false
-}
-
-// header is a frame header as it was on the wire.
-type header struct {
+// frameHeader is a frame header as it was on the wire.
+type frameHeader struct {
 	fin    bool
 	rsv    byte // the three RSV bits, in place (0x70)
-	opcode byte
+	opcode opcode
 	masked bool
-	length int64
+	length int64 // the payload's length: at most 2^63-1
 	key    [4]byte
 }
 
-// closeError fails the connection: the close code to send and why.
-type closeError struct {
-	code   uint16
-	reason string
-}
-
-func (e *closeError) Error() string { return fmt.Sprintf("%d: %s", e.code, e.reason) }
-
-func protocolError(format string, args ...any) *closeError {
-	return &closeError{closeProtocolError, fmt.Sprintf(format, args...)}
-}
-
-// readHeader reads one frame header. It checks only the encoding; what a
-// frame may be depends on the frames before it (see wsConn.readHeader).
-// The header is parsed where it lies in the reader's buffer: the first
-// two bytes say how long it is, and Peek waits for that many.
-func readHeader(r *bufio.Reader) (header, error) {
-	var h header
-	b, err := r.Peek(2)
-	if err != nil {
-		return h, err
-	}
+// headerSize is the length of the header whose second byte is b1: 2, then
+// 2 or 8 more for a longer length, then 4 more for a masking key.
+func headerSize(b1 byte) int {
 	size := 2
-	switch b[1] & lenBits {
+	switch b1 & lenBits {
 	case 126:
 		size += 2
 	case 127:
 		size += 8
 	}
-	if b[1]&maskBit != 0 {
+	if b1&maskBit != 0 {
 		size += 4
 	}
-	if b, err = r.Peek(size); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the peer left in the middle of a header
-		}
-		return h, err
+	return size
+}
+
+// parseHeader decodes a whole header, b, of headerSize(b[1]) bytes. It
+// checks only the encoding; what a frame may be depends on the frames
+// before it (see websocket.nextFrame).
+func parseHeader(b []byte) (frameHeader, error) {
+	h := frameHeader{
+		fin:    b[0]&finBit != 0,
+		rsv:    b[0] & rsvBits,
+		opcode: opcode(b[0] & opBits),
+		masked: b[1]&maskBit != 0,
 	}
-	h.fin = b[0]&finBit != 0
-	h.rsv = b[0] & rsvBits
-	h.opcode = b[0] & opBits
-	h.masked = b[1]&maskBit != 0
 	rest := b[2:]
 	switch n := b[1] & lenBits; n {
-	case 126: // section 5.2: a 16-bit length follows
+	case 126: // a 16-bit length follows
 		h.length = int64(binary.BigEndian.Uint16(rest))
 		rest = rest[2:]
 	case 127: // a 64-bit length follows; its top bit must be 0
@@ -173,14 +117,31 @@ func readHeader(r *bufio.Reader) (header, error) {
 	if h.masked {
 		copy(h.key[:], rest)
 	}
-	r.Discard(size)
 	return h, nil
 }
 
+// readHeader reads one frame header from r into buf: the first two bytes
+// say how many follow. It is the plain way to read a header; the server
+// uses peekHeader (fast.go), which reads the same bytes without copying.
+func readHeader(r io.Reader, buf *[maxHeader]byte) (frameHeader, error) {
+	if _, err := io.ReadFull(r, buf[:2]); err != nil {
+		return frameHeader{}, err
+	}
+	size := headerSize(buf[1])
+	if _, err := io.ReadFull(r, buf[2:size]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the peer left in the middle of a header
+		}
+		return frameHeader{}, err
+	}
+	return parseHeader(buf[:size])
+}
+
 // appendHeader appends the header of an unmasked frame (a server's
-// frames are never masked, section 5.1) carrying n bytes.
-func appendHeader(b []byte, fin bool, op byte, n int) []byte {
-	b0 := op
+// frames are never masked, section 5.1) carrying n bytes, in the shortest
+// of the three length forms.
+func appendHeader(b []byte, fin bool, op opcode, n int) []byte {
+	b0 := byte(op)
 	if fin {
 		b0 |= finBit
 	}
@@ -205,121 +166,16 @@ func headerLen(n int) int {
 	return 10
 }
 
-// maskBytes XORs p with the masking key (section 5.3), where p starts at
-// byte pos of the payload, and returns the position after p. Masking and
-// unmasking are the same operation. It works 8 bytes at a time: the key
-// is rotated to start at pos, repeated to 8 bytes, and XORed as a uint64.
-func maskBytes(key [4]byte, pos int, p []byte) int {
-	var k [8]byte
-	for i := range k {
-		k[i] = key[(pos+i)&3]
-	}
-	k64 := binary.LittleEndian.Uint64(k[:])
-	i := 0
-	for ; i+32 <= len(p); i += 32 {
-		q := p[i : i+32 : i+32]
-		binary.LittleEndian.PutUint64(q[0:], binary.LittleEndian.Uint64(q[0:])^k64)
-		binary.LittleEndian.PutUint64(q[8:], binary.LittleEndian.Uint64(q[8:])^k64)
-		binary.LittleEndian.PutUint64(q[16:], binary.LittleEndian.Uint64(q[16:])^k64)
-		binary.LittleEndian.PutUint64(q[24:], binary.LittleEndian.Uint64(q[24:])^k64)
-	}
-	for ; i+8 <= len(p); i += 8 {
-		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k64)
-	}
-	for ; i < len(p); i++ {
-		p[i] ^= k[i&7]
+// mask XORs p with the masking key (section 5.3), where p starts at byte
+// pos of the payload, and returns the position after p. Masking and
+// unmasking are the same operation. This is the RFC's loop, byte by byte;
+// maskFast (fast.go) does the same 8 bytes at a time, and is tested
+// against it.
+func mask(key [4]byte, pos int, p []byte) int {
+	for i := range p {
+		p[i] ^= key[(pos+i)%4]
 	}
 	return pos + len(p)
-}
-
-// utf8Stream checks that text arriving in pieces is UTF-8 (section 8.1),
-// failing on the first piece whose bytes cannot be the start of valid
-// UTF-8, even when a character is split between two pieces.
-type utf8Stream struct {
-	partial [utf8.UTFMax]byte // the start of a character cut off by the last piece
-	n       int               // how many bytes of partial are in use
-}
-
-// write reports whether the text so far, followed by p, can still be UTF-8.
-func (u *utf8Stream) write(p []byte) bool {
-	if u.n > 0 {
-		need := seqLen(u.partial[0])
-		take := copy(u.partial[u.n:need], p)
-		u.n += take
-		p = p[take:]
-		if u.n < need {
-			return validPrefix(u.partial[:u.n])
-		}
-		if !utf8.Valid(u.partial[:need]) {
-			return false
-		}
-		u.n = 0
-	}
-	cut := len(p) - incompleteTail(p)
-	if !utf8.Valid(p[:cut]) {
-		return false
-	}
-	u.n = copy(u.partial[:], p[cut:])
-	return validPrefix(p[cut:])
-}
-
-// complete reports whether the text ended on a whole character.
-func (u *utf8Stream) complete() bool { return u.n == 0 }
-
-// seqLen is the length of the UTF-8 sequence that lead byte b starts, or
-// 0 if no sequence starts with b.
-func seqLen(b byte) int {
-	switch {
-	case b < 0x80:
-		return 1
-	case b >= 0xc2 && b <= 0xdf:
-		return 2
-	case b >= 0xe0 && b <= 0xef:
-		return 3
-	case b >= 0xf0 && b <= 0xf4:
-		return 4
-	}
-	return 0
-}
-
-// incompleteTail returns how many bytes at the end of p start a
-// character that p cuts off (0 to 3).
-func incompleteTail(p []byte) int {
-	for i := len(p) - 1; i >= 0 && i >= len(p)-3; i-- {
-		if p[i] < 0x80 {
-			return 0
-		}
-		if p[i] >= 0xc0 { // a lead byte
-			if n := seqLen(p[i]); n > len(p)-i {
-				return len(p) - i
-			}
-			return 0
-		}
-	}
-	return 0
-}
-
-// validPrefix reports whether p (shorter than a whole character) can
-// still become one. Only the byte after the lead has a range narrower
-// than 0x80-0xBF (section 3 of RFC 3629), so once it is there, padding
-// with 0x80 decides.
-func validPrefix(p []byte) bool {
-	if len(p) == 0 {
-		return true
-	}
-	need := seqLen(p[0])
-	if need <= len(p) {
-		return false
-	}
-	if len(p) == 1 {
-		return true
-	}
-	var full [utf8.UTFMax]byte
-	copy(full[:], p)
-	for i := len(p); i < need; i++ {
-		full[i] = 0x80
-	}
-	return utf8.Valid(full[:need])
 }
 
 // traceLimit is how much of a payload -trace shows: enough to recognise
@@ -334,7 +190,7 @@ const traceLimit = 64
 //
 // FIN or --- is the FIN bit; the key is shown only for a masked frame;
 // p is the payload as far as it is known, already unmasked.
-func describeFrame(h header, p []byte) string {
+func describeFrame(h frameHeader, p []byte) string {
 	var b strings.Builder
 	if h.fin {
 		b.WriteString("FIN ")
@@ -344,7 +200,7 @@ func describeFrame(h header, p []byte) string {
 	if h.rsv != 0 {
 		fmt.Fprintf(&b, "RSV=%03b ", h.rsv>>4)
 	}
-	b.WriteString(opName(h.opcode))
+	b.WriteString(h.opcode.String())
 	if h.masked {
 		fmt.Fprintf(&b, ", key %x", h.key)
 	}
@@ -362,16 +218,4 @@ func describeFrame(h header, p []byte) string {
 		b.WriteString(" = " + describeClose(p))
 	}
 	return b.String()
-}
-
-// describeClose shows a close frame's payload: "1000 (no reason)".
-func describeClose(p []byte) string {
-	if len(p) < 2 {
-		return "no code"
-	}
-	code := binary.BigEndian.Uint16(p)
-	if len(p) == 2 {
-		return fmt.Sprintf("%d (no reason)", code)
-	}
-	return fmt.Sprintf("%d %s", code, quote(string(p[2:])))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,14 +21,22 @@ func TestAcceptKey(t *testing.T) {
 	}
 }
 
-func TestMaskBytes(t *testing.T) {
+func TestMask(t *testing.T) {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	// RFC 6455 section 5.7: "Hello" masked with 37 fa 21 3d.
-	p := []byte("Hello")
-	maskBytes(key, 0, p)
-	if hex.EncodeToString(p) != "7f9f4d5158" {
-		t.Errorf("masked Hello = % x", p)
+	for _, m := range []func([4]byte, int, []byte) int{mask, maskFast} {
+		p := []byte("Hello")
+		m(key, 0, p)
+		if hex.EncodeToString(p) != "7f9f4d5158" {
+			t.Errorf("masked Hello = % x", p)
+		}
 	}
+}
+
+// TestMaskFast holds maskFast to mask, the RFC's loop, at every length up
+// to a few words and every starting position in the key.
+func TestMaskFast(t *testing.T) {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	for n := range 100 {
 		for pos := range 5 {
 			p := make([]byte, n)
@@ -35,12 +44,29 @@ func TestMaskBytes(t *testing.T) {
 				p[i] = byte(i * 7)
 			}
 			want := bytes.Clone(p)
-			for i := range want {
-				want[i] ^= key[(pos+i)%4]
+			if end := mask(key, pos, want); end != pos+n {
+				t.Fatalf("mask: n=%d pos=%d ends at %d", n, pos, end)
 			}
-			if end := maskBytes(key, pos, p); end != pos+n || !bytes.Equal(p, want) {
+			if end := maskFast(key, pos, p); end != pos+n || !bytes.Equal(p, want) {
 				t.Fatalf("n=%d pos=%d: got % x, want % x", n, pos, p, want)
 			}
+		}
+	}
+}
+
+// TestPeekHeader holds peekHeader to readHeader on every length form,
+// masked or not, and on a header cut short.
+func TestPeekHeader(t *testing.T) {
+	for _, f := range [][]byte{
+		{0x81, 0x05}, {0x01, 0x85, 1, 2, 3, 4}, {0x82, 0x7e, 0x01, 0x00}, {0x82, 0xfe, 0xff, 0xff, 1, 2, 3, 4},
+		{0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0}, {0x80, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4},
+		{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, {0x82, 0xfe, 0x01}, {0xc9, 0x80, 1, 2, 3, 4},
+	} {
+		var buf [maxHeader]byte
+		want, werr := readHeader(bytes.NewReader(f), &buf)
+		got, gerr := peekHeader(bufio.NewReader(bytes.NewReader(f)))
+		if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("% x: peekHeader %+v, %v; readHeader %+v, %v", f, got, gerr, want, werr)
 		}
 	}
 }
@@ -108,29 +134,30 @@ func TestUTF8StreamAgreesWithValid(t *testing.T) {
 	}
 }
 
-// frame builds a client frame: masked with key 37 fa 21 3d unless unmasked.
-func frame(b0 byte, payload []byte, unmasked bool) []byte {
+// frame builds a client frame whose first byte is b0 (FIN, RSV bits and
+// opcode): masked with key 37 fa 21 3d unless unmasked.
+func frame(b0 opcode, payload []byte, unmasked bool) []byte {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	var f []byte
 	n := len(payload)
-	mask := byte(maskBit)
+	m := byte(maskBit)
 	if unmasked {
-		mask = 0
+		m = 0
 	}
 	switch {
 	case n <= 125:
-		f = append(f, b0, mask|byte(n))
+		f = append(f, byte(b0), m|byte(n))
 	case n <= 0xffff:
-		f = append(f, b0, mask|126, byte(n>>8), byte(n))
+		f = append(f, byte(b0), m|126, byte(n>>8), byte(n))
 	default:
-		f = append(f, b0, mask|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		f = append(f, byte(b0), m|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 	if unmasked {
 		return append(f, payload...)
 	}
 	f = append(f, key[:]...)
 	p := bytes.Clone(payload)
-	maskBytes(key, 0, p)
+	mask(key, 0, p)
 	return append(f, p...)
 }
 
@@ -151,7 +178,7 @@ func exchange(t *testing.T, frames ...[]byte) ([]byte, error) {
 			return
 		}
 		defer c.Close()
-		ws := &wsConn{c: c, br: bufio.NewReaderSize(c, wsReadBuffer), ping: time.Minute, maxMessage: maxMessage}
+		ws := &websocket{c: c, br: bufio.NewReaderSize(c, wsReadBuffer), ping: time.Minute, maxMessage: maxMessage}
 		errc <- ws.serve()
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -216,7 +243,7 @@ func TestEchoLengths(t *testing.T) {
 		br := bufio.NewReader(bytes.NewReader(got))
 		var msg []byte
 		for {
-			h, err := readHeader(br)
+			h, err := peekHeader(br)
 			if err != nil {
 				t.Fatalf("n=%d: %v", n, err)
 			}

@@ -55,18 +55,18 @@ func FuzzFrames(f *testing.F) {
 	log.SetOutput(io.Discard)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := &pipeConn{r: bytes.NewReader(in)}
-		ws := &wsConn{c: c, br: bufio.NewReaderSize(c, wsReadBuffer), maxMessage: 1 << 20}
+		ws := &websocket{c: c, br: bufio.NewReaderSize(c, wsReadBuffer), maxMessage: 1 << 20}
 		ws.serve()
 		br := bufio.NewReader(&c.out)
 		for closed := false; ; {
-			h, err := readHeader(br)
+			h, err := peekHeader(br)
 			if err == io.EOF {
 				return
 			}
 			if err != nil {
 				t.Fatalf("the server wrote a broken frame header: %v\n%q", err, c.out.Bytes())
 			}
-			if closed || h.masked || h.rsv != 0 || opNames[h.opcode] == "" || isControl(h.opcode) && (h.length > maxControl || !h.fin) {
+			if closed || h.masked || h.rsv != 0 || !h.opcode.defined() || h.opcode.isControl() && (h.length > maxControl || !h.fin) {
 				t.Fatalf("the server wrote a frame it must not: %+v (after a close: %v)", h, closed)
 			}
 			if _, err := io.CopyN(io.Discard, br, h.length); err != nil {

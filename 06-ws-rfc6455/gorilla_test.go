@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/gorilla/websocket"
+	gorilla "github.com/gorilla/websocket"
 
 	"sockets/internal/wiretest"
 )
@@ -32,14 +32,14 @@ func gorillaEcho() {
 		log.Fatal(err)
 	}
 	log.Printf("%s: listening on %s", gorillaEchoCmd, ln.Addr())
-	log.Fatal(http.Serve(ln, gorillaHandler(websocket.Upgrader{ReadBufferSize: *bufSize, WriteBufferSize: *bufSize})))
+	log.Fatal(http.Serve(ln, gorillaHandler(gorilla.Upgrader{ReadBufferSize: *bufSize, WriteBufferSize: *bufSize})))
 }
 
 // gorillaHandler is an echo server on gorilla/websocket that streams each
 // message back as it arrives (NextReader, NextWriter, io.Copy), as
 // gorilla's Autobahn example does, without the example's UTF-8 check of
 // text (the benchmarks send binary). It answers on any path.
-func gorillaHandler(up websocket.Upgrader) http.Handler {
+func gorillaHandler(up gorilla.Upgrader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {

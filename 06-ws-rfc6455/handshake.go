@@ -7,19 +7,32 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 )
 
 // wsPath is the address of the echo WebSocket; every other path is
-// served as in lesson 04.
+// served as in lesson 05.
 const wsPath = "/ws"
+
+// websocketGUID is the fixed string of RFC 6455 section 1.3. The server
+// hashes it with the client's key to prove it read this very handshake.
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// acceptKey computes Sec-WebSocket-Accept from Sec-WebSocket-Key (section
+// 4.2.2, step 5.4): base64(SHA-1(key + GUID)), exactly 28 characters. The
+// encoder must add nothing: a trailing newline (Python's
+// base64.encodebytes adds one) makes browsers reject the handshake.
+func acceptKey(key string) string {
+	sum := sha1.Sum([]byte(key + websocketGUID))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // handshake checks a request for wsPath against section 4.2.1, one
 // requirement at a time, each refusal with its own status and a body
@@ -63,9 +76,15 @@ func (s *httpServer) handshake(rq *request) response {
 	if k, err := base64.StdEncoding.DecodeString(keys[0]); err != nil || len(k) != 16 {
 		return refuse(400, "Sec-WebSocket-Key %s is not 16 bytes in base64", quote(keys[0]))
 	}
-	// 5. The Origin, which only browsers send (section 10.2).
-	if origin, ok := rq.header("Origin"); ok && !s.allowOrigin(origin, rq) {
-		return refuse(403, "Origin %s is not this site's; start the server with -origins %s to allow it", quote(origin), origin)
+	// 5. The Origin, which only browsers send (section 10.2), and never
+	// twice (RFC 6454 section 7.3): a second one might be the one another
+	// reader of the request believes.
+	origins := rq.all("Origin")
+	if len(origins) > 1 {
+		return refuse(400, "the request has %d Origin headers; a browser sends at most one", len(origins))
+	}
+	if len(origins) == 1 && !s.allowOrigin(origins[0], rq) {
+		return refuse(403, "Origin %s is not this site's; start the server with -origins %s to allow it", quote(origins[0]), origins[0])
 	}
 	// 6. The answer: the key, hashed with the GUID, proves that the server
 	// read this very handshake; a subprotocol only if both sides speak it.
@@ -88,8 +107,7 @@ func refuse(status int, format string, args ...any) response {
 }
 
 // allowOrigin reports whether a page from origin may open a WebSocket
-// here: a page of this very site (its origin's host is the Host the
-// browser asked for), or an origin given with -origins.
+// here: a page of this very site, or an origin given with -origins.
 //
 // Why it matters: a browser sends a site's cookies with every request to
 // that site, WebSocket handshakes included, whichever page makes the
@@ -97,16 +115,23 @@ func refuse(status int, format string, args ...any) response {
 // HTTP responses does not cover WebSockets. Without this check, any page
 // a logged-in user visits could open a WebSocket to this server as that
 // user and read everything it sends: cross-site WebSocket hijacking.
+//
+// A browser writes a page's origin as scheme://host[:port], with no user
+// and no path (RFC 6454 section 6.2), so a page of this site sends
+// exactly "http://" and the Host it asked for: this server speaks plain
+// http, and https://localhost:8006 is another site. Anything else, "null"
+// (a file or a sandboxed page) included, is not this site's.
+//
+// What it cannot stop: a page whose own name was made to point at this
+// server (DNS rebinding) sends a Host and an Origin that agree. Only a
+// server that knows the names it answers to, and refuses any other Host,
+// stops that; see the lesson text.
 func (s *httpServer) allowOrigin(origin string, rq *request) bool {
 	if slices.ContainsFunc(s.origins, func(o string) bool { return o == "*" || strings.EqualFold(o, origin) }) {
 		return true
 	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false // "null" (a file or a sandboxed page) or garbage
-	}
 	host, _ := rq.header("Host")
-	return strings.EqualFold(u.Host, host)
+	return host != "" && strings.EqualFold(origin, "http://"+host)
 }
 
 // pickProtocol picks the first protocol in the client's list (its order
@@ -137,18 +162,18 @@ func (cn *conn) writeSwitch(r *response) error {
 	return w.Flush()
 }
 
-// websocket turns a connection whose handshake is done into a WebSocket.
+// upgrade turns a connection whose handshake is done into a WebSocket.
 // The HTTP buffers are let go: an idle WebSocket holds only its small read buffer.
 // Bytes the client sent right behind its handshake are already in the
 // HTTP reader; they go first.
-func (cn *conn) websocket(protocol string) *wsConn {
+func (cn *conn) upgrade(protocol string) *websocket {
 	var src io.Reader = cn.c
 	if n := cn.br.Buffered(); n > 0 {
 		early, _ := cn.br.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), cn.c)
 	}
 	cn.br, cn.bw, cn.head, cn.scratch, cn.w = nil, nil, nil, nil, nil
-	ws := &wsConn{
+	ws := &websocket{
 		c:          cn.c,
 		br:         bufio.NewReaderSize(src, wsReadBuffer),
 		id:         cn.id,
@@ -167,7 +192,7 @@ func (cn *conn) websocket(protocol string) *wsConn {
 // serveWebSocket runs the echo until the WebSocket closes, and logs how
 // it ended. It returns an error only when shutdown closed the connection,
 // for serveConn to log.
-func (s *httpServer) serveWebSocket(ctx context.Context, ws *wsConn) error {
+func (s *httpServer) serveWebSocket(ctx context.Context, ws *websocket) error {
 	// Ctrl-C cancels ctx: then the connection closes with 1001, going
 	// away (section 7.4.1), so that a page can tell "the server went away"
 	// from "the network broke". If Ctrl-C came during the handshake, the

@@ -184,7 +184,7 @@ func echoOnce(w io.Writer, r io.Reader, msg []byte) error {
 	if _, err := io.ReadFull(r, echo); err != nil {
 		return err
 	}
-	if echo[0] != finBit|opBinary || int(echo[1]) != len(msg) || !bytes.Equal(echo[2:], msg) {
+	if echo[0] != finBit|byte(opBinary) || int(echo[1]) != len(msg) || !bytes.Equal(echo[2:], msg) {
 		return fmt.Errorf("sent %q, got back %q", msg, echo)
 	}
 	return nil

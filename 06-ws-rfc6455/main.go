@@ -6,11 +6,12 @@
 // Page:    open http://localhost:8006/                (a console that talks to /ws)
 // Client:  go run ./06-ws-rfc6455 -connect localhost:8006
 //
-// It starts from lesson 04's HTTP server, which still serves the page and
-// its files. GET /ws with the right headers switches the connection to
-// WebSocket (section 4), after which the bytes are frames (section 5):
-// every message the client sends comes back, text as text, binary as
-// binary, until one side closes (section 7).
+// It starts from lesson 05, whose HTTP server still serves the page and
+// its files; the WebSocket at /ws now speaks RFC 6455. GET /ws with the
+// right headers switches the connection to WebSocket (section 4), after
+// which the bytes are frames (section 5): every message the client sends
+// comes back, text as text, binary as binary, until one side closes
+// (section 7). Read websocket.go first.
 package main
 
 //go:generate go run genimages.go
@@ -181,8 +182,10 @@ var errIdle = errors.New("idle")
 // it serves the WebSocket.
 func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
 	var n int
-	var ws *wsConn
+	var ws *websocket
 	var err error
+	// Plainly: n, ws, err := s.serveRequests(c, id). On a goroutine of its
+	// own, so that the WebSocket keeps a small stack (fast.go).
 	onOwnStack(func() { n, ws, err = s.serveRequests(c, id) })
 	if ws != nil {
 		err = s.serveWebSocket(ctx, ws)
@@ -197,23 +200,6 @@ func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}
-}
-
-// onOwnStack runs f on a goroutine of its own, and waits for it to end.
-// A goroutine's stack grows to fit its deepest call, and the garbage
-// collector halves it only while less than a quarter is in use. Serving
-// HTTP requests takes a stack to 8 KiB; the WebSocket echo fits in 4. A
-// WebSocket may stay open for hours, so the HTTP requests are served on a
-// goroutine that takes its big stack with it when it ends, and the
-// WebSocket goes on from this one's small stack (BenchmarkIdle: 45 MiB
-// less at 10,000 idle WebSockets).
-func onOwnStack(f func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	<-done
 }
 
 // conn is one client connection and the buffers it reuses from request
@@ -239,7 +225,7 @@ type conn struct {
 // answered, and the WebSocket when the last one upgraded the connection.
 // The error is nil after an upgrade, and when the client left or asked to
 // close.
-func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *wsConn, error) {
+func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error) {
 	src, dst := traced(c, id, s.trace)
 	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
@@ -262,7 +248,7 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *wsConn, error) {
 			return n, nil, err
 		}
 		if cn.upgraded {
-			return n + 1, cn.websocket(cn.protocol), nil
+			return n + 1, cn.upgrade(cn.protocol), nil
 		}
 		if !keepAlive {
 			return n + 1, nil, cn.closeGently()

@@ -123,13 +123,13 @@ func TestNginx(t *testing.T) {
 				data[i] = byte(i % 251)
 			}
 			for _, m := range []struct {
-				op byte
+				op opcode
 				p  []byte
 			}{{opText, txt}, {opBinary, data}} {
 				ws.send(frame(finBit|m.op, m.p, false))
 				op, got := ws.message(t)
 				if op != m.op || !bytes.Equal(got, m.p) {
-					t.Fatalf("%s of %d bytes came back as %s of %d bytes", opName(m.op), n, opName(op), len(got))
+					t.Fatalf("%s of %d bytes came back as %s of %d bytes", m.op, n, op, len(got))
 				}
 			}
 		}
@@ -138,7 +138,7 @@ func TestNginx(t *testing.T) {
 		ws.send(frame(opText, []byte("Hel"), false), frame(finBit|opPing, []byte("mid"), false), frame(finBit|opContinuation, []byte("lo"), false))
 		op, got := ws.message(t)
 		if op != opText || string(got) != "Hello" || !slices.Equal(ws.pongs, []string{"mid"}) {
-			t.Fatalf("fragments with a ping between: got %s %q and pongs %q; want text \"Hello\" and pong \"mid\"", opName(op), got, ws.pongs)
+			t.Fatalf("fragments with a ping between: got %s %q and pongs %q; want text \"Hello\" and pong \"mid\"", op, got, ws.pongs)
 		}
 		ws.close(t)
 	})
@@ -162,7 +162,7 @@ func TestNginx(t *testing.T) {
 		}
 		ws.send(frame(finBit|opText, []byte("still here"), false))
 		if op, got := ws.message(t); op != opText || string(got) != "still here" {
-			t.Fatalf("after %v idle: %s %q", idleFor, opName(op), got)
+			t.Fatalf("after %v idle: %s %q", idleFor, op, got)
 		}
 		ws.close(t)
 	})
@@ -494,8 +494,8 @@ func (ws *wsClient) send(frames ...[]byte) {
 }
 
 // frame reads one frame, answering a ping; it fails on a masked frame.
-func (ws *wsClient) frame() (header, []byte, error) {
-	h, err := readHeader(ws.br)
+func (ws *wsClient) frame() (frameHeader, []byte, error) {
+	h, err := peekHeader(ws.br)
 	if err != nil {
 		return h, nil, err
 	}
@@ -517,11 +517,11 @@ func (ws *wsClient) frame() (header, []byte, error) {
 }
 
 // message reads frames until a whole data message has arrived.
-func (ws *wsClient) message(t *testing.T) (byte, []byte) {
+func (ws *wsClient) message(t *testing.T) (opcode, []byte) {
 	t.Helper()
 	ws.c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var msg []byte
-	var op byte
+	var op opcode
 	for {
 		h, p, err := ws.frame()
 		if err != nil {
@@ -530,7 +530,7 @@ func (ws *wsClient) message(t *testing.T) (byte, []byte) {
 		switch {
 		case h.opcode == opClose:
 			t.Fatalf("the server closed: %s", describeClose(p))
-		case isControl(h.opcode):
+		case h.opcode.isControl():
 		default:
 			if h.opcode != opContinuation {
 				op = h.opcode
@@ -553,7 +553,7 @@ func (ws *wsClient) idle(deadline time.Time) error {
 			return err
 		}
 		if h.opcode != opPing {
-			return fmt.Errorf("a %s frame %q on an idle connection", opName(h.opcode), p)
+			return fmt.Errorf("a %s frame %q on an idle connection", h.opcode, p)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	gorilla "github.com/gorilla/websocket"
 
 	"sockets/internal/wiretest"
 )
@@ -123,7 +123,7 @@ func TestNodeWs(t *testing.T) {
 // from our side, and the closing handshake, checked by someone else's
 // code.
 func TestClientAgainstGorilla(t *testing.T) {
-	echo := gorillaHandler(websocket.Upgrader{})
+	echo := gorillaHandler(gorilla.Upgrader{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != wsPath {
 			http.NotFound(w, r) // the client must ask for /ws
