@@ -612,3 +612,102 @@ func localhostHasIPv6() bool {
 	ips, _ := net.LookupIP("localhost")
 	return slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.To4() == nil })
 }
+
+// crowd n name 'bytes'...
+//
+// opens n connections to $ADDR, named name1 … nameN, and writes the
+// arguments (Go escapes decoded, as send does) on each, in one write: a
+// crowd of clients that each send, say, a request head and then nothing.
+func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 || neg {
+		ts.Fatalf("usage: crowd n name 'bytes'...")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		ts.Fatalf("crowd: %q is not a number of connections", args[0])
+	}
+	var data []byte
+	for _, a := range args[2:] {
+		b, err := Unescape(a)
+		ts.Check(err)
+		data = append(data, b...)
+	}
+	st, addr := getState(ts), ts.Getenv("ADDR")
+	for i := 1; i <= n; i++ {
+		nc, err := net.DialTimeout("tcp", addr, defaultTimeout)
+		if err != nil {
+			ts.Fatalf("crowd: connection %d of %d: %v", i, n, err)
+		}
+		c := &conn{c: nc.(*net.TCPConn), r: bufio.NewReader(nc), local: nc.LocalAddr().String()}
+		name := fmt.Sprintf("%s%d", args[1], i)
+		if old := st.conns[name]; old != nil {
+			old.c.Close()
+		}
+		st.conns[name] = c
+		ts.Check(writeChunks(c, data, 0, 0))
+	}
+}
+
+// peakrss [-max size]
+//
+// prints the running server's peak resident memory, the VmHWM line of
+// /proc/PID/status (so Linux only: elsewhere it skips the script), and
+// with -max fails when the peak is over size (bytes, or with KiB, MiB or
+// GiB: 64MiB). Negated, it expects the peak to be over size.
+func cmdPeakrss(ts *testscript.TestScript, neg bool, args []string) {
+	fs, _ := flags("peakrss")
+	limit := fs.String("max", "", "the most the peak may be, e.g. `64MiB`")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (neg && *limit == "") {
+		ts.Fatalf("usage: peakrss [-max size]")
+	}
+	st := getState(ts)
+	if st.srv == nil {
+		ts.Fatalf("no server is running")
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.srv.cmd.Process.Pid))
+	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
+		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+	}
+	ts.Check(err)
+	peak := int64(-1)
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			ts.Check(err)
+			peak = kib << 10
+		}
+	}
+	if peak < 0 {
+		ts.Fatalf("peakrss: no VmHWM line in /proc/%d/status", st.srv.cmd.Process.Pid)
+	}
+	fmt.Fprintf(ts.Stdout(), "peak RSS %d KiB\n", peak>>10)
+	if *limit == "" {
+		return
+	}
+	max, err := parseSize(*limit)
+	ts.Check(err)
+	switch {
+	case peak > max && !neg:
+		ts.Fatalf("the server's peak RSS is %d KiB, over %s", peak>>10, *limit)
+	case peak <= max && neg:
+		ts.Fatalf("the server's peak RSS is %d KiB, not over %s", peak>>10, *limit)
+	}
+}
+
+// parseSize parses "1048576", "64KiB", "64MiB" or "1GiB".
+func parseSize(s string) (int64, error) {
+	num, shift := s, 0
+	for _, u := range []struct {
+		suffix string
+		shift  int
+	}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, shift = v, u.shift
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size such as 1048576 or 64MiB", s)
+	}
+	return n << shift, nil
+}

@@ -122,6 +122,8 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"close":     cmdClose,
 		"hashrand":  cmdHashrand,
 		"require":   cmdRequire,
+		"crowd":     cmdCrowd,
+		"peakrss":   cmdPeakrss,
 	}
 }
 
