@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // BenchmarkEcho measures the lesson's echo over loopback beside the
@@ -22,11 +23,13 @@ func BenchmarkEcho(b *testing.B) {
 	defer log.SetOutput(os.Stderr)
 	servers := []struct {
 		name  string
-		serve func(net.Listener)
+		serve func(net.Listener) // returns once ln is closed and its connections are done
 	}{
 		{"bare", bareEcho},
 		{"lesson", func(ln net.Listener) {
-			newServer(&echoServer{idle: idleTimeout}).acceptLoop(ln)
+			s := newServer(&echoServer{idle: idleTimeout})
+			s.acceptLoop(ln)
+			s.shutdown(time.Second) // the handlers' last log lines, before the log is restored
 		}},
 	}
 	for _, conns := range []int{1, 64} {
@@ -36,9 +39,11 @@ func BenchmarkEcho(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer ln.Close()
-				go srv.serve(ln)
+				done := make(chan struct{})
+				go func() { srv.serve(ln); close(done) }()
 				roundTrips(b, ln.Addr().String(), conns, 64<<10)
+				ln.Close()
+				<-done
 			})
 		}
 	}

@@ -33,8 +33,8 @@ func copyIdle(dst io.Writer, src io.Reader, c net.Conn, idle time.Duration) (int
 		// splice the bytes across: they never enter this program.
 		n, err := io.Copy(dst, src)
 		total += n
-		readTimedOut := time.Since(start) < 2*idle
-		if errors.Is(err, os.ErrDeadlineExceeded) && readTimedOut && n > 0 {
+		beforeWriteDeadline := time.Since(start) < 2*idle // so a timeout was a read's
+		if errors.Is(err, os.ErrDeadlineExceeded) && beforeWriteDeadline && n > 0 {
 			continue // bytes moved in this window: the client is not idle
 		}
 		return total, err

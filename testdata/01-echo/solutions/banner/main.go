@@ -34,6 +34,7 @@ func main() {
 	connect := flag.String("connect", "", "be a client: connect to the echo server at `host:port`")
 	naive := flag.Bool("naive", false, "client: send stdin, then make one read of 1024 bytes (wrong on purpose)")
 	trace := flag.Bool("trace", false, "print every byte read and written, with visible escapes")
+	idle := flag.Duration("idle-timeout", idleTimeout, "drop a client that sends nothing, or takes nothing, for `d`")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "01-echo: a TCP echo server, and a client for it.\n\n"+
 			"  go run ./01-echo                          serve on %s\n"+
@@ -48,7 +49,7 @@ func main() {
 	if *connect != "" {
 		err = runClient(*connect, *naive, *trace)
 	} else {
-		err = serve(*addr, &echoServer{trace: *trace, idle: idleTimeout})
+		err = serve(*addr, &echoServer{trace: *trace, idle: *idle})
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -58,7 +59,7 @@ func main() {
 // echoServer is this lesson's handler for the skeleton in serve.go.
 type echoServer struct {
 	trace bool          // log every byte
-	idle  time.Duration // idleTimeout; shorter in tests
+	idle  time.Duration // idleTimeout, unless -idle-timeout says otherwise
 }
 
 func (e *echoServer) try(port string) string {
@@ -86,12 +87,13 @@ func (e *echoServer) serveConn(_ context.Context, c net.Conn, id int64) {
 // its sending side; then it closes ours, and the client knows the echo
 // is complete. It never asks where a message ends, so it is never wrong.
 func (e *echoServer) echo(c net.Conn, id int64) (int64, error) {
-	src, dst := traced(c, id, e.trace)
+	src, dst := traced(c, id, e.trace) // c itself, or c wrapped for -trace
 	c.SetWriteDeadline(time.Now().Add(e.idle))
 	if _, err := io.WriteString(dst, banner); err != nil {
 		return 0, err
 	}
-	n, err := copyIdle(dst, src, c, e.idle) // io.Copy(dst, src), with deadlines
+	// io.Copy(dst, src), with deadlines; they are set on c itself.
+	n, err := copyIdle(dst, src, c, e.idle)
 	if err != nil {
 		return n, err
 	}

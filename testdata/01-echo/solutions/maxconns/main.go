@@ -31,6 +31,7 @@ func main() {
 	connect := flag.String("connect", "", "be a client: connect to the echo server at `host:port`")
 	naive := flag.Bool("naive", false, "client: send stdin, then make one read of 1024 bytes (wrong on purpose)")
 	trace := flag.Bool("trace", false, "print every byte read and written, with visible escapes")
+	idle := flag.Duration("idle-timeout", idleTimeout, "drop a client that sends nothing, or takes nothing, for `d`")
 	maxConns := flag.Int("max", 0, "serve at most `n` clients at once (0: no limit)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "01-echo: a TCP echo server, and a client for it.\n\n"+
@@ -46,7 +47,7 @@ func main() {
 	if *connect != "" {
 		err = runClient(*connect, *naive, *trace)
 	} else {
-		e := &echoServer{trace: *trace, idle: idleTimeout}
+		e := &echoServer{trace: *trace, idle: *idle}
 		if *maxConns > 0 {
 			e.slots = make(chan struct{}, *maxConns)
 		}
@@ -60,7 +61,7 @@ func main() {
 // echoServer is this lesson's handler for the skeleton in serve.go.
 type echoServer struct {
 	trace bool          // log every byte
-	idle  time.Duration // idleTimeout; shorter in tests
+	idle  time.Duration // idleTimeout, unless -idle-timeout says otherwise
 	slots chan struct{} // one token per client served; nil: no limit
 }
 
@@ -101,8 +102,9 @@ func (e *echoServer) serveConn(_ context.Context, c net.Conn, id int64) {
 // its sending side; then it closes ours, and the client knows the echo
 // is complete. It never asks where a message ends, so it is never wrong.
 func (e *echoServer) echo(c net.Conn, id int64) (int64, error) {
-	src, dst := traced(c, id, e.trace)
-	n, err := copyIdle(dst, src, c, e.idle) // io.Copy(dst, src), with deadlines
+	src, dst := traced(c, id, e.trace) // c itself, or c wrapped for -trace
+	// io.Copy(dst, src), with deadlines; they are set on c itself.
+	n, err := copyIdle(dst, src, c, e.idle)
 	if err != nil {
 		return n, err
 	}
