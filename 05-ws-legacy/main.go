@@ -3,6 +3,7 @@
 // draft-hixie-76), and a WebSocket client of those drafts.
 //
 // Server:  go run ./05-ws-legacy                                (listens on localhost:8005)
+// Folder:  go run ./05-ws-legacy -root DIR                       (serves DIR, not the built-in site)
 // Client:  go run ./05-ws-legacy -connect localhost:8005 -draft 76
 //
 // It starts from lesson 04 and keeps serving its page and files. What is
