@@ -23,11 +23,22 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	}
 	log.SetOutput(io.Discard)
 	defer log.SetOutput(os.Stderr)
-	// The reader takes 25ms per 64 KiB, so 2 MiB take about 800ms: more
+	// The reader takes 40ms per 64 KiB, so 2 MiB take about 1.3s: more
 	// than two idle windows. idle is generous because a loaded machine
 	// (the race detector, other tests) can stall the reader for a while,
 	// and a reader that takes nothing for an idle window is dropped.
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond
+	// Random lines of letters: any byte would do, but -trace escapes
+	// every byte it logs, and random binary makes that slow enough, under
+	// the race detector, to take an idle window of its own.
+	out := make([]byte, 2<<20)
+	rand.NewChaCha8([32]byte{1}).Read(out)
+	for i := range out {
+		out[i] = 'a' + out[i]%26
+		if i%64 == 63 {
+			out[i] = '\n'
+		}
+	}
 	for _, trace := range []bool{false, true} {
 		s := newServer(&echoServer{idle: idle, trace: trace})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,8 +50,6 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := make([]byte, 2<<20)
-		rand.NewChaCha8([32]byte{1}).Read(out)
 		go func() {
 			c.Write(out)
 			c.(*net.TCPConn).CloseWrite()
@@ -49,7 +58,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 		buf := make([]byte, 64<<10)
 		var got int
 		for {
-			time.Sleep(25 * time.Millisecond) // a slow reader, on purpose
+			time.Sleep(40 * time.Millisecond) // a slow reader, on purpose
 			n, err := c.Read(buf)
 			h.Write(buf[:n])
 			got += n

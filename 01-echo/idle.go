@@ -22,7 +22,9 @@ import (
 // moved in the window (the client is not idle). A write that times out
 // may leave bytes read and not yet written, so it must end the
 // connection: going on would lose them. A timeout before the write
-// deadline came from a read; that is how the loop tells them apart.
+// deadline came from a read; that is how the loop tells them apart. A
+// timeout after it may have been either, and the loop takes it for a
+// write's: at worst it drops a client that was slow, never a byte.
 func copyIdle(dst io.Writer, src io.Reader, c net.Conn, idle time.Duration) (int64, error) {
 	var total int64
 	for {
