@@ -648,50 +648,62 @@ func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// peakrss [-max size]
+// peakrss [-max size [-for d]]
 //
 // prints the running server's peak resident memory, the VmHWM line of
-// /proc/PID/status (so Linux only: elsewhere it skips the script), and
-// with -max fails when the peak is over size (bytes, or with KiB, MiB or
-// GiB: 64MiB). Negated, it expects the peak to be over size.
+// /proc/PID/status (so Linux only: elsewhere it skips the script). With
+// -max it fails when the peak is over size (bytes, or with KiB, MiB or
+// GiB: 64MiB), and with -for it watches the peak for d and fails as soon
+// as it goes over: memory that a server takes a moment to allocate shows.
+// Negated, it expects the peak to go over size.
 func cmdPeakrss(ts *testscript.TestScript, neg bool, args []string) {
 	fs, _ := flags("peakrss")
 	limit := fs.String("max", "", "the most the peak may be, e.g. `64MiB`")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (neg && *limit == "") {
-		ts.Fatalf("usage: peakrss [-max size]")
+	watch := fs.Duration("for", 0, "watch the peak for `d`")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (*limit == "" && (neg || *watch > 0)) {
+		ts.Fatalf("usage: peakrss [-max size [-for d]]")
 	}
 	st := getState(ts)
 	if st.srv == nil {
 		ts.Fatalf("no server is running")
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.srv.cmd.Process.Pid))
-	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
-		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+	max := int64(-1)
+	if *limit != "" {
+		var err error
+		max, err = parseSize(*limit)
+		ts.Check(err)
 	}
-	ts.Check(err)
-	peak := int64(-1)
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			ts.Check(err)
-			peak = kib << 10
-		}
-	}
-	if peak < 0 {
-		ts.Fatalf("peakrss: no VmHWM line in /proc/%d/status", st.srv.cmd.Process.Pid)
+	peak := st.peakRSS(ts)
+	for end := time.Now().Add(*watch); time.Now().Before(end) && peak <= max; peak = st.peakRSS(ts) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Fprintf(ts.Stdout(), "peak RSS %d KiB\n", peak>>10)
-	if *limit == "" {
-		return
-	}
-	max, err := parseSize(*limit)
-	ts.Check(err)
 	switch {
+	case max < 0:
 	case peak > max && !neg:
 		ts.Fatalf("the server's peak RSS is %d KiB, over %s", peak>>10, *limit)
 	case peak <= max && neg:
 		ts.Fatalf("the server's peak RSS is %d KiB, not over %s", peak>>10, *limit)
 	}
+}
+
+// peakRSS returns the server's VmHWM in bytes.
+func (st *state) peakRSS(ts *testscript.TestScript) int64 {
+	pid := st.srv.cmd.Process.Pid
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
+		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+	}
+	ts.Check(err)
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			ts.Check(err)
+			return kib << 10
+		}
+	}
+	ts.Fatalf("peakrss: no VmHWM line in /proc/%d/status", pid)
+	return 0
 }
 
 // parseSize parses "1048576", "64KiB", "64MiB" or "1GiB".
