@@ -121,7 +121,9 @@ type server struct {
 	h      handler            // immutable
 	ctx    context.Context    // immutable: cancelled when shutdown begins
 	cancel context.CancelFunc // cancels ctx
-	nextID atomic.Int64       // the last connection's number
+	// nextID is the last connection's number. It is atomic because each
+	// listener has an accept loop of its own.
+	nextID atomic.Int64
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // open connections; guarded by mu
@@ -152,7 +154,7 @@ func (s *server) acceptLoop(ln net.Listener) {
 		}
 		backoff = 5 * time.Millisecond
 		id := s.nextID.Add(1) // numbered here, in the order of arrival
-		s.track(c, true)
+		s.track(c, true)      // before the goroutine runs, so that shutdown sees it
 		s.wg.Go(func() {
 			defer s.track(c, false)
 			defer c.Close()
