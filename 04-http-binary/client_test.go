@@ -25,13 +25,18 @@ import (
 // loopback port, with the real clock, and returns its address. The log
 // is discarded.
 func startServer(t testing.TB, files fs.FS) string {
+	return startHandler(t, newHTTPServer(files))
+}
+
+// startHandler is startServer with a handler the test has set up.
+func startHandler(t testing.TB, h *httpServer) string {
 	t.Helper()
 	log.SetOutput(io.Discard)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(newHTTPServer(files))
+	s := newServer(h)
 	done := make(chan struct{})
 	go func() { s.acceptLoop(ln); close(done) }()
 	t.Cleanup(func() {
