@@ -101,9 +101,11 @@ func (s *lineServer) echo(c net.Conn, id int64) (int, error) {
 		if err := w.Flush(); err != nil {
 			return 0, err
 		}
-		// From here on s is this connection's server: its encoding is
-		// the one the mark names.
-		s = &lineServer{enc: sniffBOM(lr), naive: s.naive, trace: s.trace}
+		// From here on s is this connection's own copy of the server,
+		// speaking the encoding the mark names.
+		conn := *s
+		conn.enc = sniffBOM(lr)
+		s = &conn
 	}
 	var bufs lineBufs
 	for n := 0; ; {
