@@ -15,7 +15,11 @@ import (
 
 // startServer serves the lesson in this process on a free loopback port,
 // with the real clock, and returns its address. The log is discarded.
-func startServer(t testing.TB) string { return startHandler(t, newHTTPServer()) }
+func startServer(t testing.TB) string { return startHandler(t, testHandler(t)) }
+
+// testHandler is the lesson's handler as startServer serves it, for a
+// test to change before it starts it with startHandler.
+func testHandler(t testing.TB) *httpServer { return newHTTPServer() }
 
 // startHandler is startServer with a handler the test has set up.
 func startHandler(t testing.TB, h *httpServer) string {

@@ -22,7 +22,7 @@ func TestBodyBudget(t *testing.T) {
 		t.Skip("checking an exercise, not the lesson as shipped")
 	}
 	const limit = 64 << 10
-	h := newHTTPServer(builtinSite(t))
+	h := testHandler(t)
 	h.bodies = &budget{limit: limit}
 	addr := startHandler(t, h)
 	used := func(want int64) {

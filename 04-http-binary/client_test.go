@@ -28,6 +28,10 @@ func startServer(t testing.TB, files fs.FS) string {
 	return startHandler(t, newHTTPServer(files))
 }
 
+// testHandler is the lesson's handler as startServer serves it, for a
+// test to change before it starts it with startHandler.
+func testHandler(t testing.TB) *httpServer { return newHTTPServer(builtinSite(t)) }
+
 // startHandler is startServer with a handler the test has set up.
 func startHandler(t testing.TB, h *httpServer) string {
 	t.Helper()
