@@ -18,11 +18,11 @@ import (
 // BenchmarkEcho measures round trips through the lesson's echo and,
 // in the same run, through gorilla/websocket's (gorillaHandler, with its
 // zero Upgrader), both in this process over loopback TCP: one connection,
-// one binary message at a time, at the sizes of the speed table in the
-// README. The client writes a prebuilt frame and reads the echo back into
-// one buffer, so allocs/op are the server's (at 1 MiB, plus the three of
-// the client's writer goroutine): the lesson makes none. Every echo's
-// framing and length are checked, and the last one's bytes.
+// one binary message at a time, at the sizes of the speed table in
+// REFERENCE.md. The client writes a prebuilt frame and reads the echo
+// back into one buffer, so allocs/op are the server's (at 1 MiB, plus the
+// three of the client's writer goroutine): the lesson makes none. Every
+// echo's framing and length are checked, and the last one's bytes.
 //
 //	go test ./06-ws-rfc6455 -run '^$' -bench Echo -count 5
 func BenchmarkEcho(b *testing.B) {

@@ -11,15 +11,26 @@ import (
 	"strings"
 )
 
-// The first two bytes of every frame (section 5.2):
+// A frame (section 5.2), here with the longest header: a 64-bit length
+// and a masking key. The first two bytes say how much header follows:
+// 0, 2 or 8 bytes of length (payload len 0-125, 126 or 127), then 4 of
+// masking key if M is set, then the payload. Bits are numbered from the
+// most significant bit of the first byte.
 //
-//	 0 1 2 3 4 5 6 7   0 1 2 3 4 5 6 7
-//	+-+-+-+-+-------+ +-+-------------+
-//	|F|R|R|R| opcode| |M| payload len |  then 0, 2 or 8 bytes of length,
-//	|I|S|S|S|  (4)  | |A|     (7)     |  then 0 or 4 bytes of masking key,
-//	|N|V|V|V|       | |S|             |  then the payload.
-//	| |1|2|3|       | |K|             |
-//	+-+-+-+-+-------+ +-+-------------+
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-------+-+-------------+-------------------------------+
+//	|F|R|R|R| opcode|M| payload len |   extended payload length:    |
+//	|I|S|S|S|  (4)  |A|     (7)     |   16 bits if payload len is   |
+//	|N|V|V|V|       |S|             |   126, 64 bits if it is 127   |
+//	| |1|2|3|       |K|             |                               |
+//	+-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+//	:  extended payload length, continued (64-bit form)             :
+//	+ - - - - - - - - - - - - - - - +-------------------------------+
+//	:  ... to bit 79                |  masking key, if M is 1 ...   |
+//	+-------------------------------+-------------------------------+
+//	|  ... masking key              |  payload ...                  :
+//	+-------------------------------+ - - - - - - - - - - - - - - - +
 const (
 	finBit  = 0x80 // byte 0: the last frame of a message
 	rsvBits = 0x70 // byte 0: reserved for extensions; 0 without one

@@ -27,8 +27,7 @@ var idleConns = flag.Int("idle-conns", 10000, "how many WebSockets BenchmarkIdle
 //
 //   - lesson: this lesson, with its defaults;
 //   - gorilla: gorilla/websocket with 4096-byte buffers, as in its Autobahn
-//     example and in ../shared/tools/cmd/refgorilla, which the speed
-//     comparison uses;
+//     example and in the round-trip measurements of REFERENCE.md;
 //   - gorilla-reuse: gorilla/websocket's zero Upgrader, which reuses the
 //     buffers net/http allocated for the request instead of its own.
 //

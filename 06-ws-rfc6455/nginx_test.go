@@ -25,7 +25,7 @@ import (
 )
 
 // The tests below put the lesson behind Debian's nginx, configured with
-// nginx.conf, the very file the lesson text shows (TestNginxConfShown
+// nginx.conf, the very file REFERENCE.md shows (TestNginxConfShown
 // checks that it does). The test changes only the ports and the read
 // timeout, and runs nginx as a child with its own prefix folder: its pid,
 // logs and temporary files stay in a temporary folder.
@@ -46,19 +46,19 @@ const (
 	idleFor      = proxyTimeout + time.Second
 )
 
-// TestNginxConfShown checks that the lesson text shows nginx.conf as it
+// TestNginxConfShown checks that REFERENCE.md shows nginx.conf as it
 // is, in an nginx block.
 func TestNginxConfShown(t *testing.T) {
 	conf, err := os.ReadFile("nginx.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("README.md")
+	page, err := os.ReadFile("REFERENCE.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(readme, []byte("```nginx\n"+string(conf)+"```\n")) {
-		t.Errorf("README.md has no ```nginx block that is exactly nginx.conf; copy the file into it")
+	if !bytes.Contains(page, []byte("```nginx\n"+string(conf)+"```\n")) {
+		t.Errorf("REFERENCE.md has no ```nginx block that is exactly nginx.conf; copy the file into it")
 	}
 }
 

@@ -163,9 +163,9 @@ func (cn *conn) writeSwitch(r *response) error {
 }
 
 // upgrade turns a connection whose handshake is done into a WebSocket.
-// The HTTP buffers are let go: an idle WebSocket holds only its small read buffer.
-// Bytes the client sent right behind its handshake are already in the
-// HTTP reader; they go first.
+// The HTTP buffers are let go: an idle WebSocket holds only its small
+// read buffer. Bytes the client sent right behind its handshake are
+// already in the HTTP reader; they go first.
 func (cn *conn) upgrade(protocol string) *websocket {
 	var src io.Reader = cn.c
 	if n := cn.br.Buffered(); n > 0 {
@@ -220,7 +220,7 @@ func (s *httpServer) serveWebSocket(ctx context.Context, ws *websocket) error {
 		ws.logf("WebSocket lost after %d messages: %v", ws.messages, err)
 	}
 	if errors.Is(err, net.ErrClosed) {
-		return err // finish logs that shutdown closed the connection
+		return err // serveConn logs that shutdown closed the connection
 	}
 	return nil
 }
