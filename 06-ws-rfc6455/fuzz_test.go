@@ -79,7 +79,8 @@ func FuzzFrames(f *testing.F) {
 
 // FuzzHandshake feeds any bytes to the HTTP reader and the handshake
 // checks. Whatever comes in, nothing may panic, and a 101 must only go
-// to a request that met every requirement, with the Accept for its key.
+// to a request that met every requirement (an Origin, if any, exactly
+// http:// and the Host), with the Accept for its key.
 func FuzzHandshake(f *testing.F) {
 	for _, example := range []string{
 		"GET /ws HTTP/1.1\r\nHost: localhost:8006\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -87,6 +88,8 @@ func FuzzHandshake(f *testing.F) {
 		"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\nSec-WebSocket-Version: 8\r\nOrigin: null\r\n\r\n",
 		"POST /ws HTTP/1.0\r\n\r\n",
 		"GET /ws HTTP/1.1\r\nHost: a\r\nOrigin: http://b\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		"GET /ws HTTP/1.1\r\nHost: a\r\nOrigin: http://a\r\nOrigin: http://b\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		"GET /ws HTTP/1.1\r\nHost: a:1\r\nOrigin: https://u@a:1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 	} {
 		f.Add([]byte(example))
 	}
@@ -112,6 +115,10 @@ func FuzzHandshake(f *testing.F) {
 		if rq.method != "GET" || len(keys) != 1 || rq.list("Sec-WebSocket-Version") != "13" ||
 			!hasToken(rq.list("Upgrade"), "websocket") || !hasToken(rq.list("Connection"), "upgrade") {
 			t.Fatalf("101 for a request that does not qualify:\n%s", head)
+		}
+		host, _ := rq.header("Host")
+		if origins := rq.all("Origin"); len(origins) > 1 || len(origins) == 1 && !strings.EqualFold(origins[0], "http://"+host) {
+			t.Fatalf("101 for Origin %q on Host %q:\n%s", origins, host, head)
 		}
 		if got := r.fields[2].value; got != acceptKey(keys[0]) || len(got) != 28 {
 			t.Fatalf("Sec-WebSocket-Accept %q for key %q", got, keys[0])
