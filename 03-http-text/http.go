@@ -280,7 +280,7 @@ func (cn *conn) readBody(rq *request) *httpError {
 				return herr
 			}
 		}
-		k, _ := cn.br.Read(rq.body[len(rq.body):min(int64(cap(rq.body)), n)])
+		k, _ := cn.br.Read(rq.body[len(rq.body):min(int64(cap(rq.body)), n)]) // buffered: no error
 		rq.body = rq.body[:len(rq.body)+k]
 	}
 	return nil
@@ -294,7 +294,7 @@ func (cn *conn) growBody(n int64) *httpError {
 	had := int64(cap(cn.rq.body))
 	more := min(n, max(bodyStart, 2*had)) - had
 	if !cn.s.bodies.take(more) {
-		return &httpError{503, fmt.Sprintf("the bodies of other requests hold all the %d bytes this server gives bodies; try again later", cn.s.bodies.limit)}
+		return &httpError{503, fmt.Sprintf("the bodies being read hold all the %d bytes this server gives them; try again later", cn.s.bodies.limit)}
 	}
 	cn.held += more
 	cn.rq.body = append(make([]byte, 0, had+more), cn.rq.body...)
@@ -318,7 +318,8 @@ type budget struct {
 }
 
 // take takes n bytes, or takes nothing and reports false when that would
-// go past the limit.
+// go past the limit. Two takes at the same moment may both be refused
+// where one would fit; never is more than the limit taken.
 func (b *budget) take(n int64) bool {
 	if b.used.Add(n) > b.limit {
 		b.used.Add(-n)
