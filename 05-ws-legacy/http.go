@@ -1,20 +1,66 @@
 package main
 
-// This file is the HTTP part of the lesson: reading a request head,
-// checking it, choosing a response and writing it.
+// This file is HTTP/1.1 itself: reading a request head and checking it,
+// reading the body its Content-Length announces, and writing a response.
 
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log"
-	"os"
+	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+)
+
+// The limits. Every size that comes from a client is bounded before the
+// server spends memory on it, and every wait has a deadline.
+const (
+	// maxRequestLine bounds the request line. RFC 9112 section 3 asks
+	// servers to accept at least 8000 bytes; a longer line gets 414.
+	maxRequestLine = 8 << 10
+
+	// maxHead bounds the whole head: request line, header lines and the
+	// blank line. Browsers send 0.5–2 KiB unless cookies pile up; a bigger
+	// head gets 431. It is also the size of each connection's read buffer,
+	// so one line can never outgrow the buffer unnoticed.
+	maxHead = 16 << 10
+
+	// maxBody bounds a request body, which the server holds in memory to
+	// echo it. A larger Content-Length gets 413 before a byte is read.
+	maxBody = 1 << 20
+
+	// maxBodies bounds the memory that the bodies of all connections
+	// hold together: 32 bodies of maxBody at once, a small part of any
+	// machine this runs on. Without it, a thousand clients that each
+	// announce a megabyte would make the server hold a gigabyte. A body
+	// that finds the memory taken is answered 503, and its connection
+	// closed.
+	maxBodies = 32 << 20
+
+	// bodyStart is the room a body gets when its first bytes arrive;
+	// the room doubles as more arrive, up to the Content-Length. So a
+	// body holds at most about twice the bytes that came, and a head
+	// that announces a megabyte and sends nothing holds nothing.
+	bodyStart = 4 << 10
+
+	// bodyTimeout is how long a client has to send the body after the
+	// head: maxBody at 50 KiB/s.
+	bodyTimeout = 20 * time.Second
+
+	// writeTimeout bounds writing responses to a client that has stopped
+	// reading them.
+	writeTimeout = 10 * time.Second
+
+	// lingerTimeout and maxLinger bound how long, and how many bytes, the
+	// server reads and throws away after its last response before it
+	// closes (RFC 9112 section 9.6): closing with unread bytes makes the
+	// kernel send a reset, which can destroy the response in flight.
+	lingerTimeout = time.Second
+	maxLinger     = 64 << 10
 )
 
 // request is one request as the server parsed it. Its strings are all
@@ -26,7 +72,7 @@ type request struct {
 	path    string  // "/echo"
 	version string  // "HTTP/1.1"
 	fields  []field // header fields in the order they came
-	body    []byte  // Content-Length bytes; reused by the next request
+	body    []byte  // Content-Length bytes; let go after the response
 	// keepAlive says whether the connection stays open after the
 	// response (RFC 9112 section 9.3).
 	keepAlive bool
@@ -58,58 +104,6 @@ func (e *httpError) Error() string { return e.reason }
 
 func badRequest(format string, args ...any) *httpError {
 	return &httpError{400, fmt.Sprintf(format, args...)}
-}
-
-// serveOne reads one request and writes its response. It returns
-// whether the connection stays open, and an error when the connection is
-// broken (a timeout while reading the head is answered with 408 first).
-func (cn *conn) serveOne() (keepAlive bool, err error) {
-	rq := &cn.rq
-	var herr *httpError
-	cn.head, err = readHead(cn.br, cn.head)
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
-	case errors.As(err, &herr):
-	case err != nil:
-		return false, fmt.Errorf("reading a request head: %w", err)
-	default:
-		herr = parseHead(string(cn.head), rq)
-	}
-	if herr == nil && rq.path == wsPath {
-		// handshake.go: after a handshake, the connection is a WebSocket,
-		// and serveRequests hands it to frames.go.
-		ws, err := cn.upgrade(rq)
-		if err == nil {
-			cn.ws = ws
-			return false, nil
-		}
-		if !errors.As(err, &herr) {
-			return false, fmt.Errorf("WebSocket handshake: %w", err)
-		}
-	}
-	if herr == nil {
-		herr = cn.readBody(rq)
-	}
-	if herr != nil {
-		// The request's framing is unknown or refused: answer, then
-		// close, since the next request's first byte cannot be found.
-		log.Printf("#%d %d %s: %s", cn.id, herr.status, statusText(herr.status), herr.reason)
-		resp := response{status: herr.status, contentType: textPlain,
-			body: []byte(fmt.Sprintf("%d %s: %s\n", herr.status, statusText(herr.status), herr.reason))}
-		return false, cn.write(&resp, "", false)
-	}
-	resp := route(cn.s.files, rq)
-	if resp.file != nil {
-		defer resp.file.Close()
-	}
-	if resp.status >= 400 {
-		log.Printf("#%d %d %s: %s %s", cn.id, resp.status, statusText(resp.status), rq.method, rq.target)
-	}
-	if err := cn.write(&resp, rq.method, rq.keepAlive); err != nil {
-		return false, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
-	}
-	return rq.keepAlive, nil
 }
 
 // readHead reads one request head into buf: the request line, the
@@ -147,7 +141,7 @@ var crlf = []byte("\r\n")
 
 // parseHead parses a complete head that readHead returned into rq.
 func parseHead(head string, rq *request) *httpError {
-	*rq = request{head: head, fields: rq.fields[:0], body: rq.body[:0]}
+	*rq = request{head: head, fields: rq.fields[:0]}
 	line, rest, _ := strings.Cut(head, "\r\n")
 	if err := rq.parseRequestLine(line); err != nil {
 		return err
@@ -224,7 +218,7 @@ func (rq *request) parseField(line string) *httpError {
 // Host, a body length it can use, and whether to keep the connection.
 func (rq *request) checkFields() *httpError {
 	hosts := 0
-	rq.keepAlive = rq.version != "HTTP/1.0" // RFC 9112 section 9.3
+	var askClose, askKeep bool
 	for _, f := range rq.fields {
 		switch {
 		case strings.EqualFold(f.name, "Host"):
@@ -234,13 +228,15 @@ func (rq *request) checkFields() *httpError {
 			// size 0 says so; this server reads bodies by length only.
 			return &httpError{411, fmt.Sprintf("this server reads a body by its Content-Length and does not decode Transfer-Encoding %s; send Content-Length instead", quote(f.value))}
 		case strings.EqualFold(f.name, "Connection"):
-			if hasToken(f.value, "close") {
-				rq.keepAlive = false
-			} else if hasToken(f.value, "keep-alive") {
-				rq.keepAlive = true // an HTTP/1.0 client asking to keep it
-			}
+			// RFC 9110 section 7.6.1: the options of every Connection
+			// field count, so collect them all before deciding.
+			askClose = askClose || hasToken(f.value, "close")
+			askKeep = askKeep || hasToken(f.value, "keep-alive")
 		}
 	}
+	// RFC 9112 section 9.3: "close" anywhere closes. Otherwise HTTP/1.1
+	// keeps the connection, and HTTP/1.0 only if the client asked.
+	rq.keepAlive = !askClose && (rq.version != "HTTP/1.0" || askKeep)
 	// RFC 9112 section 3.2: exactly one Host in HTTP/1.1; at most one before.
 	if hosts > 1 || hosts == 0 && rq.version != "HTTP/1.0" {
 		return badRequest("the request has %d Host header fields; it needs exactly one", hosts)
@@ -249,7 +245,9 @@ func (rq *request) checkFields() *httpError {
 }
 
 // readBody reads the body that Content-Length announces (RFC 9112
-// section 6.3: a request without one has no body).
+// section 6.3: a request without one has no body). The body's memory
+// grows as its bytes arrive, and comes from the budget all connections
+// share (see growBody).
 func (cn *conn) readBody(rq *request) *httpError {
 	n := int64(-1)
 	for _, f := range rq.fields {
@@ -272,12 +270,66 @@ func (cn *conn) readBody(rq *request) *httpError {
 		return &httpError{413, fmt.Sprintf("a body of %d bytes is over this server's limit of %d", n, maxBody)}
 	}
 	cn.c.SetReadDeadline(time.Now().Add(bodyTimeout))
-	rq.body = append(rq.body[:0], make([]byte, n)...)
-	if k, err := io.ReadFull(cn.br, rq.body); err != nil {
-		return &httpError{408, fmt.Sprintf("the body stopped after %d of its %d bytes", k, n)}
+	for int64(len(rq.body)) < n {
+		// Wait for bytes to come, then make room for them if there is
+		// none left, then take what came.
+		if _, err := cn.br.Peek(1); err != nil {
+			return &httpError{408, fmt.Sprintf("the body stopped after %d of its %d bytes", len(rq.body), n)}
+		}
+		if len(rq.body) == cap(rq.body) {
+			if herr := cn.growBody(n); herr != nil {
+				return herr
+			}
+		}
+		k, _ := cn.br.Read(rq.body[len(rq.body):min(int64(cap(rq.body)), n)]) // buffered: no error
+		rq.body = rq.body[:len(rq.body)+k]
 	}
 	return nil
 }
+
+// growBody gives the body being read more room: twice what it has, from
+// bodyStart up to its Content-Length n. The memory is taken from the
+// budget that all connections share first; when that is spent, the
+// answer is 503.
+func (cn *conn) growBody(n int64) *httpError {
+	had := int64(cap(cn.rq.body))
+	more := min(n, max(bodyStart, 2*had)) - had
+	if !cn.s.bodies.take(more) {
+		return &httpError{503, fmt.Sprintf("the bodies being read hold all the %d bytes this server gives them; try again later", cn.s.bodies.limit)}
+	}
+	cn.held += more
+	cn.rq.body = append(make([]byte, 0, had+more), cn.rq.body...)
+	return nil
+}
+
+// releaseBody gives the body's memory back after the response: to the
+// budget, and to the garbage collector. An idle keep-alive connection
+// holds no body.
+func (cn *conn) releaseBody() {
+	cn.s.bodies.give(cn.held)
+	cn.held, cn.rq.body = 0, nil
+}
+
+// A budget is memory that all connections share. Each takes from it
+// before it allocates and gives back when done, so that together they
+// never hold more than limit.
+type budget struct {
+	limit int64        // immutable
+	used  atomic.Int64 // taken and not yet given back
+}
+
+// take takes n bytes, or takes nothing and reports false when that would
+// go past the limit. Two takes at the same moment may both be refused
+// where one would fit; never is more than the limit taken.
+func (b *budget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (b *budget) give(n int64) { b.used.Add(-n) }
 
 // response is what the server answers; write turns it into bytes.
 type response struct {
@@ -298,48 +350,6 @@ const (
 	textPlain   = "text/plain; charset=utf-8"
 	octetStream = "application/octet-stream"
 )
-
-// route picks the response to a well-formed request: /echo, or a file.
-func route(files fs.FS, rq *request) response {
-	if rq.path != "/echo" {
-		return serveFile(files, rq)
-	}
-	switch rq.method {
-	case "GET", "HEAD":
-		return response{status: 200, contentType: textPlain, body: echoText(rq)}
-	case "POST":
-		// Whatever bytes came, the same bytes go back. The type says
-		// "bytes, no more is known": a text label would invite the
-		// client to decode bytes that may not be text at all.
-		return response{status: 200, contentType: octetStream, body: rq.body}
-	}
-	return notAllowed("GET, HEAD, POST")
-}
-
-// notAllowed answers a method the path does not support; RFC 9110
-// section 15.5.6 requires the Allow field.
-func notAllowed(allow string) response {
-	return response{status: 405, contentType: textPlain, allow: allow,
-		body: []byte("405 Method Not Allowed: this path allows " + allow + "\n")}
-}
-
-// echoText shows the request as the server received it, one line of
-// text per line of request, with \r, \n and other invisible bytes escaped.
-func echoText(rq *request) []byte {
-	var b []byte
-	for _, p := range [][]byte{[]byte(rq.head), rq.body} {
-		for len(p) > 0 {
-			line := p
-			if i := bytes.IndexByte(p, '\n'); i >= 0 {
-				line = p[:i+1]
-			}
-			b = append(b, escape(line)...)
-			b = append(b, '\n')
-			p = p[len(line):]
-		}
-	}
-	return b
-}
 
 // write writes a response: the status line, the header fields in a fixed
 // order, the blank line, then the body unless the request was HEAD (RFC
@@ -403,6 +413,43 @@ func (cn *conn) write(r *response, method string, keepAlive bool) error {
 	return nil
 }
 
+// httpDate is the IMF-fixdate layout of RFC 9110 section 5.6.7, for
+// time.Format: "Sun, 06 Nov 1994 08:49:37 GMT".
+const httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// flusher is the reader under a connection's bufio.Reader: it flushes
+// the responses written so far before it waits for more bytes. Responses
+// to pipelined requests that are already buffered go out in one write,
+// and a client that waits for its response always gets it.
+type flusher struct {
+	r io.Reader
+	w *bufio.Writer
+}
+
+func (f flusher) Read(p []byte) (int, error) {
+	if f.w.Buffered() > 0 {
+		if err := f.w.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return f.r.Read(p)
+}
+
+// closeGently flushes, closes our sending side, then reads and discards
+// what the client still sends until it closes too, lingerTimeout passes
+// or maxLinger bytes arrive (RFC 9112 section 9.6).
+func (cn *conn) closeGently() error {
+	if err := cn.bw.Flush(); err != nil {
+		return err
+	}
+	if tc, ok := cn.c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	cn.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, cn.br, maxLinger)
+	return nil
+}
+
 // statusText is the reason phrase for the statuses this server sends
 // (RFC 9110 section 15).
 func statusText(code int) string {
@@ -429,6 +476,8 @@ func statusText(code int) string {
 		return "Unsupported Media Type"
 	case 431:
 		return "Request Header Fields Too Large"
+	case 503:
+		return "Service Unavailable"
 	case 505:
 		return "HTTP Version Not Supported"
 	}

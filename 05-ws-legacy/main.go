@@ -16,6 +16,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -34,55 +35,22 @@ const (
 	// listens on every address it resolves to.
 	defaultAddr = "localhost:8005"
 
-	// maxRequestLine bounds the request line. RFC 9112 section 3 asks
-	// servers to accept at least 8000 bytes; a longer line gets 414.
-	maxRequestLine = 8 << 10
-
-	// maxHead bounds the whole head: request line, header lines and the
-	// blank line. Browsers send 0.5–2 KiB unless cookies pile up; a bigger
-	// head gets 431. It is also the size of each connection's read buffer,
-	// so one line can never outgrow the buffer unnoticed.
-	maxHead = 16 << 10
-
-	// maxBody bounds a request body, which the server holds in memory to
-	// echo it. A larger Content-Length gets 413 before a byte is read.
-	maxBody = 1 << 20
-
 	// headTimeout is how long a client has to send a whole head once its
 	// first byte has arrived. A client that stalls half-way, or trickles
 	// one byte at a time, is dropped (408) instead of holding its
 	// goroutine and socket forever.
 	headTimeout = 10 * time.Second
 
-	// bodyTimeout is how long a client has to send the body after the
-	// head: maxBody at 50 KiB/s.
-	bodyTimeout = 20 * time.Second
-
 	// idleTimeout closes a keep-alive connection that has not started a
 	// new request for this long (RFC 9112 section 9.5). Browsers keep idle
 	// connections for minutes; the server need not wait as long.
 	idleTimeout = 60 * time.Second
-
-	// writeTimeout bounds writing responses to a client that has stopped
-	// reading them.
-	writeTimeout = 10 * time.Second
-
-	// lingerTimeout and maxLinger bound how long, and how many bytes, the
-	// server reads and throws away after its last response before it
-	// closes (RFC 9112 section 9.6): closing with unread bytes makes the
-	// kernel send a reset, which can destroy the response in flight.
-	lingerTimeout = time.Second
-	maxLinger     = 64 << 10
 
 	// dateEnv names an environment variable that, when set, replaces the
 	// clock in every Date header. The Date is the one part of a response
 	// that changes from run to run; the tests set it so that their
 	// golden files can hold whole responses, byte for byte.
 	dateEnv = "WIRETEST_DATE"
-
-	// httpDate is the IMF-fixdate layout of RFC 9110 section 5.6.7, for
-	// time.Format: "Sun, 06 Nov 1994 08:49:37 GMT".
-	httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 )
 
 func main() {
@@ -135,6 +103,7 @@ type httpServer struct {
 	headTimeout time.Duration // immutable: see the constant headTimeout
 	idleTimeout time.Duration // immutable: see the constant idleTimeout
 	date        string        // immutable: the Date header's value, or "" for the clock
+	bodies      *budget       // immutable: the memory all request bodies share
 	files       fs.FS         // immutable: the site; names in it never leave it
 }
 
@@ -147,6 +116,7 @@ func newHTTPServer(files fs.FS) *httpServer {
 		files:       files,
 		headTimeout: headTimeout,
 		idleTimeout: idleTimeout,
+		bodies:      &budget{limit: maxBodies},
 	}
 }
 
@@ -179,7 +149,9 @@ type conn struct {
 	br *bufio.Reader // reads from c; its size is maxHead
 	bw *bufio.Writer // writes to c; flushed before every read that waits
 	rq request       // the request being served
-	ws *wsConn       // set once a handshake made the connection a WebSocket
+	// held is what the body being read has taken from s.bodies.
+	held int64
+	ws   *wsConn // set once a handshake made the connection a WebSocket
 	// head and scratch are reused by every request so that a steady
 	// stream of requests allocates little.
 	head, scratch []byte
@@ -218,35 +190,100 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 	}
 }
 
-// flusher is the reader under a connection's bufio.Reader: it flushes
-// the responses written so far before it waits for more bytes. Responses
-// to pipelined requests that are already buffered go out in one write,
-// and a client that waits for its response always gets it.
-type flusher struct {
-	r io.Reader
-	w *bufio.Writer
-}
-
-func (f flusher) Read(p []byte) (int, error) {
-	if f.w.Buffered() > 0 {
-		if err := f.w.Flush(); err != nil {
-			return 0, err
+// serveOne reads one request and writes its response: the head, line by
+// line up to the blank line; then the body, exactly as many bytes as its
+// Content-Length says; then an answer that says how long its own body is.
+// It returns whether the connection stays open, and an error when the
+// connection is broken (a timeout while reading the head is answered with
+// 408 first).
+func (cn *conn) serveOne() (keepAlive bool, err error) {
+	defer cn.releaseBody()
+	rq := &cn.rq
+	var herr *httpError
+	cn.head, err = readHead(cn.br, cn.head)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
+	case errors.As(err, &herr):
+	case err != nil:
+		return false, fmt.Errorf("reading a request head: %w", err)
+	default:
+		herr = parseHead(string(cn.head), rq)
+	}
+	if herr == nil && rq.path == wsPath {
+		// handshake.go: after a handshake, the connection is a WebSocket,
+		// and serveRequests hands it to frames.go.
+		ws, err := cn.upgrade(rq)
+		if err == nil {
+			cn.ws = ws
+			return false, nil
+		}
+		if !errors.As(err, &herr) {
+			return false, fmt.Errorf("WebSocket handshake: %w", err)
 		}
 	}
-	return f.r.Read(p)
+	if herr == nil {
+		herr = cn.readBody(rq)
+	}
+	if herr != nil {
+		// The request's framing is unknown or refused: answer, then
+		// close, since the next request's first byte cannot be found.
+		log.Printf("#%d %d %s: %s", cn.id, herr.status, statusText(herr.status), herr.reason)
+		resp := response{status: herr.status, contentType: textPlain,
+			body: []byte(fmt.Sprintf("%d %s: %s\n", herr.status, statusText(herr.status), herr.reason))}
+		return false, cn.write(&resp, "", false)
+	}
+	resp := route(cn.s.files, rq)
+	if resp.file != nil {
+		defer resp.file.Close()
+	}
+	if resp.status >= 400 {
+		log.Printf("#%d %d %s: %s %s", cn.id, resp.status, statusText(resp.status), rq.method, rq.target)
+	}
+	if err := cn.write(&resp, rq.method, rq.keepAlive); err != nil {
+		return false, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
+	}
+	return rq.keepAlive, nil
 }
 
-// closeGently flushes, closes our sending side, then reads and discards
-// what the client still sends until it closes too, lingerTimeout passes
-// or maxLinger bytes arrive (RFC 9112 section 9.6).
-func (cn *conn) closeGently() error {
-	if err := cn.bw.Flush(); err != nil {
-		return err
+// route picks the response to a well-formed request: /echo, or a file.
+func route(files fs.FS, rq *request) response {
+	if rq.path != "/echo" {
+		return serveFile(files, rq)
 	}
-	if tc, ok := cn.c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	switch rq.method {
+	case "GET", "HEAD":
+		return response{status: 200, contentType: textPlain, body: echoText(rq)}
+	case "POST":
+		// Whatever bytes came, the same bytes go back. The type says
+		// "bytes, no more is known": a text label would invite the
+		// client to decode bytes that may not be text at all.
+		return response{status: 200, contentType: octetStream, body: rq.body}
 	}
-	cn.c.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.CopyN(io.Discard, cn.br, maxLinger)
-	return nil
+	return notAllowed("GET, HEAD, POST")
+}
+
+// notAllowed answers a method the path does not support; RFC 9110
+// section 15.5.6 requires the Allow field.
+func notAllowed(allow string) response {
+	return response{status: 405, contentType: textPlain, allow: allow,
+		body: []byte("405 Method Not Allowed: this path allows " + allow + "\n")}
+}
+
+// echoText shows the request as the server received it, one line of
+// text per line of request, with \r, \n and other invisible bytes escaped.
+func echoText(rq *request) []byte {
+	var b []byte
+	for _, p := range [][]byte{[]byte(rq.head), rq.body} {
+		for len(p) > 0 {
+			line := p
+			if i := bytes.IndexByte(p, '\n'); i >= 0 {
+				line = p[:i+1]
+			}
+			b = append(b, escape(line)...)
+			b = append(b, '\n')
+			p = p[len(line):]
+		}
+	}
+	return b
 }

@@ -53,6 +53,13 @@ func serveFile(files fs.FS, rq *request) response {
 	if herr != nil {
 		return errorResponse(herr)
 	}
+	// Look before opening: opening a named pipe (FIFO) waits, in the
+	// kernel and with no deadline, until something opens it to write.
+	// Anything that is neither a regular file nor a folder is refused
+	// unopened. (When Stat fails, Open fails too, and says why below.)
+	if fi, err := fs.Stat(files, name); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return notFound(rq.path, errNotRegular)
+	}
 	f, err := files.Open(name)
 	if err != nil {
 		return notFound(rq.path, err)
@@ -70,7 +77,7 @@ func serveFile(files fs.FS, rq *request) response {
 			body: []byte("301 Moved Permanently: a folder's address ends in /: " + rq.path + "/\n")}
 	case !fi.Mode().IsRegular():
 		f.Close()
-		return notFound(rq.path, errors.New("not a regular file"))
+		return notFound(rq.path, errNotRegular)
 	}
 	ctype, err := contentType(name, f)
 	if err != nil {
@@ -83,6 +90,9 @@ func serveFile(files fs.FS, rq *request) response {
 	}
 	return response{status: 200, contentType: ctype, file: f, size: fi.Size(), modTime: mod}
 }
+
+// errNotRegular refuses a name that is neither a file nor a folder.
+var errNotRegular = errors.New("not a regular file")
 
 // fileName turns a request path into the name of a file in the site, or
 // refuses it. "/" and every path ending in "/" name the folder's
@@ -113,7 +123,9 @@ func fileName(urlPath string) (string, *httpError) {
 	}
 	// fs.ValidPath also refuses "." and empty segments: "/a//b" and
 	// "/./a" are not names of this site, and neither is "//etc/passwd".
-	if !fs.ValidPath(name) {
+	// It takes "." alone for the site's folder, but "/." is refused like
+	// "/./a": as a folder it would be redirected to "/./", refused here.
+	if !fs.ValidPath(name) || name == "." {
 		return "", badRequest("path %s is not a plain path in the site (an empty or \".\" segment)", shown)
 	}
 	return name, nil

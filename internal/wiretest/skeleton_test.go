@@ -10,21 +10,25 @@ import (
 )
 
 // carried lists the files that lessons share byte for byte. Each is the
-// same in every lesson from the one that brings it in (from) on, so that
-// `diff -r` of two lessons shows only what the later one adds. A lesson
-// that changes such a file on purpose gets an entry of its own here, and
-// the lessons after it are compared with its copy.
-var carried = []struct{ file, from string }{
-	{"serve.go", "01-echo"},     // the skeleton: listen, accept, shutdown
-	{"trace.go", "01-echo"},     // -trace and the escape format
-	{"main_test.go", "01-echo"}, // runs the lesson's scripts
-	{"date_test.go", "03-http-text"},
-	{"files.go", "04-http-binary"},
-	{"genimages.go", "04-http-binary"},
-	{"site/bytes.png", "04-http-binary"},
-	{"site/ice-caps.jpg", "04-http-binary"},
-	{"site/hello.txt", "04-http-binary"},
-	{"site/style.css", "04-http-binary"},
+// same in every lesson from the one that brings it in (from) on, up to
+// until (or the last lesson, if until is ""), so that `diff -r` of two
+// lessons shows only what the later one adds. A lesson that changes such
+// a file on purpose gets an entry of its own here, and the lessons after
+// it are compared with its copy.
+var carried = []struct{ file, from, until string }{
+	{"serve.go", "01-echo", ""},     // the skeleton: listen, accept, shutdown
+	{"trace.go", "01-echo", ""},     // -trace and the escape format
+	{"main_test.go", "01-echo", ""}, // runs the lesson's scripts
+	{"date_test.go", "03-http-text", ""},
+	{"client.go", "03-http-text", "04-http-binary"}, // the raw -connect client; 05 and 06 speak WebSocket
+	{"bodies_test.go", "03-http-text", "04-http-binary"},
+	{"http.go", "04-http-binary", "05-ws-legacy"}, // 06 adds header fields and statuses for its handshake
+	{"files.go", "04-http-binary", ""},
+	{"genimages.go", "04-http-binary", ""},
+	{"site/bytes.png", "04-http-binary", ""},
+	{"site/ice-caps.jpg", "04-http-binary", ""},
+	{"site/hello.txt", "04-http-binary", ""},
+	{"site/style.css", "04-http-binary", ""},
 }
 
 // TestCarriedFiles checks that every lesson's copy of a shared file is
@@ -53,7 +57,8 @@ func checkCarried(root string, lessons []string) []error {
 					from = e.from
 				}
 			}
-			if from != c.from || from == lesson || !slices.Contains(lessons, from) {
+			if from != c.from || from == lesson || !slices.Contains(lessons, from) ||
+				c.until != "" && lesson > c.until {
 				continue
 			}
 			want, err := os.ReadFile(filepath.Join(root, from, c.file))
