@@ -122,6 +122,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"close":     cmdClose,
 		"hashrand":  cmdHashrand,
 		"require":   cmdRequire,
+		"browse":    cmdBrowse,
 		"crowd":     cmdCrowd,
 		"peakrss":   cmdPeakrss,
 	}
