@@ -60,6 +60,9 @@ func TestNginxConfShown(t *testing.T) {
 	if !bytes.Contains(page, []byte("```nginx\n"+string(conf)+"```\n")) {
 		t.Errorf("REFERENCE.md has no ```nginx block that is exactly nginx.conf; copy the file into it")
 	}
+	if !bytes.Contains(page, []byte("```nginx\n"+upstreamLessons+"```\n")) {
+		t.Errorf("REFERENCE.md has no ```nginx block that is exactly upstreamLessons; copy it from nginx_test.go")
+	}
 }
 
 // TestNginx talks to the lesson through nginx: the page, text and binary
@@ -187,6 +190,94 @@ func TestNginx(t *testing.T) {
 			t.Errorf("nginx's error log does not say the upstream timed out:\n%s", l)
 		}
 	})
+}
+
+// upstreamLessons is the block REFERENCE.md adds to nginx.conf's http
+// block for two lesson servers, with proxy_pass http://lessons; instead
+// of the one server. TestNginxConfShown checks that the page shows it.
+const upstreamLessons = `    upstream lessons {
+        least_conn;  # WebSockets stay open: send a new one to the least busy
+        server 127.0.0.1:8006;
+        server 127.0.0.1:8016;
+    }
+`
+
+// TestNginxTwoServers puts two lesson servers behind one nginx: new
+// WebSockets go to the one with fewer open, and when one server stops,
+// its WebSockets get 1001 (going away) and reconnect through nginx to
+// the other.
+func TestNginxTwoServers(t *testing.T) {
+	bin := findNginx(t)
+	serverLog(t)
+	lnA := listenLocal(t)
+	addrA, a := startServerOn(t, lnA, nil)
+	addrB, b := startServerOn(t, listenLocal(t), nil)
+	block := strings.NewReplacer("127.0.0.1:8006", addrA, "127.0.0.1:8016", addrB).Replace(upstreamLessons)
+	proxy, logs := startNginx(t, bin, "lessons",
+		[2]string{"map $http_upgrade", block + "\n    map $http_upgrade"},
+		[2]string{fmt.Sprintf("proxy_read_timeout %dms;", proxyTimeout.Milliseconds()), "proxy_read_timeout 60s;"})
+
+	const clients = 8
+	var wss []*wsClient
+	for i := range clients {
+		ws := dialWS(t, proxy)
+		msg := fmt.Sprintf("hello from %d", i)
+		ws.send(frame(finBit|opText, []byte(msg), false))
+		if op, got := ws.message(t); op != opText || string(got) != msg {
+			t.Fatalf("client %d through nginx: %s %q", i, op, got)
+		}
+		wss = append(wss, ws)
+	}
+	open := func(s *server) int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.conns)
+	}
+	onA, onB := open(a), open(b)
+	if onA+onB != clients || onA == 0 || onB == 0 {
+		t.Fatalf("%d WebSockets through nginx: %d on one server, %d on the other; want them shared\nnginx: %s", clients, onA, onB, logs())
+	}
+
+	// Server a stops, as at Ctrl-C: each of its WebSockets gets 1001; b's
+	// stay open. shutdown returns after its grace period, so the close
+	// frames have long arrived: a short wait tells the two apart.
+	lnA.Close()
+	a.shutdown(time.Second)
+	gone := 0
+	for _, ws := range wss {
+		ws.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		for {
+			h, p, err := ws.frame()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break // still open: served by b
+			}
+			if err != nil {
+				t.Fatalf("a WebSocket through nginx: %v\nnginx: %s", err, logs())
+			}
+			if h.opcode == opPing {
+				continue
+			}
+			if h.opcode != opClose || len(p) < 2 || binary.BigEndian.Uint16(p) != closeGoingAway {
+				t.Fatalf("from the server that stopped: %s %s; want close 1001", h.opcode, describeClose(p))
+			}
+			gone++
+			break
+		}
+	}
+	if gone != onA {
+		t.Fatalf("%d WebSockets were told 1001; %d were on the server that stopped", gone, onA)
+	}
+	// They reconnect through nginx, which now sends them all to b.
+	for i := range gone {
+		ws := dialWS(t, proxy)
+		ws.send(frame(finBit|opText, []byte("back"), false))
+		if op, got := ws.message(t); op != opText || string(got) != "back" {
+			t.Fatalf("reconnection %d through nginx: %s %q", i, op, got)
+		}
+	}
+	if n := open(b); n != clients {
+		t.Errorf("after the reconnections, the server left has %d WebSockets; want %d", n, clients)
+	}
 }
 
 // TestNginxWithout takes one line out of nginx.conf at a time and shows
