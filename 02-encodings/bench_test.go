@@ -26,7 +26,7 @@ func BenchmarkEcho(b *testing.B) {
 	log.SetOutput(io.Discard) // the lesson logs every connection
 	defer log.SetOutput(os.Stderr)
 	lesson := func(ln net.Listener) {
-		s := newServer(&lineServer{enc: utf8Enc})
+		s := newServer(&lineServer{enc: utf8Enc, idle: idleTimeout})
 		s.acceptLoop(ln)
 		s.wg.Wait() // its last log line, before the log is restored
 	}

@@ -33,7 +33,7 @@ func (s *lineServer) serveConn(_ context.Context, c net.Conn, id int64) {
 	case errors.Is(err, errLineTooLong):
 		log.Printf("#%d %s sent a line longer than %d bytes after %d lines: closing", id, c.RemoteAddr(), maxLine, n)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		log.Printf("#%d %s idle for %v after %d lines: closing", id, c.RemoteAddr(), idleTimeout, n)
+		log.Printf("#%d %s idle for %v after %d lines: closing", id, c.RemoteAddr(), s.idle, n)
 	case errors.Is(err, net.ErrClosed):
 		log.Printf("#%d %s closed at shutdown after %d lines", id, c.RemoteAddr(), n)
 	case errors.Is(err, syscall.ECONNRESET):

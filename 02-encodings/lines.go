@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
+	"time"
 )
 
 // errLineTooLong is a line that does not fit in maxLine bytes.
@@ -74,4 +76,23 @@ func (lr *lineReader) index(buf []byte, from int) int {
 		from += i + 1
 	}
 	return -1
+}
+
+// beforeRead is the reader under the line reader. The line reader reads
+// only when it holds no whole line; before each of those reads, which may
+// wait for the client, beforeRead sends the echoes written so far and
+// gives the client its idle time again.
+type beforeRead struct {
+	r    io.Reader
+	c    net.Conn
+	w    *bufio.Writer
+	idle time.Duration
+}
+
+func (b beforeRead) Read(p []byte) (int, error) {
+	b.c.SetDeadline(time.Now().Add(b.idle))
+	if err := b.w.Flush(); err != nil {
+		return 0, err
+	}
+	return b.r.Read(p)
 }

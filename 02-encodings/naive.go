@@ -21,7 +21,7 @@ func (s *lineServer) echoReads(c net.Conn, id int64, src io.Reader, w *bufio.Wri
 	buf := make([]byte, naiveReadSize)
 	var text, out []byte
 	for n := 0; ; n++ {
-		c.SetDeadline(time.Now().Add(idleTimeout))
+		c.SetDeadline(time.Now().Add(s.idle))
 		if err := w.Flush(); err != nil {
 			return n, err
 		}

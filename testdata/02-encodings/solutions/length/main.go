@@ -29,6 +29,10 @@ const (
 	// a newline would make us buffer forever. 64 KiB is far longer than
 	// any line a person types, and cheap enough to hold per connection.
 	maxLine = 64 << 10
+
+	// echoBuffer is where echoes wait to go out together; a few KiB hold
+	// many short lines, and a long one bypasses it.
+	echoBuffer = 4 << 10
 )
 
 // greeting is what the server says first, in its encoding: a line any
@@ -43,6 +47,7 @@ func main() {
 	raw := flag.Bool("raw", false, "client: print the bytes of each line, in hex, under its text")
 	length := flag.Bool("length", false, "server: frame each message with a 4-byte length, not a newline")
 	trace := flag.Bool("trace", false, "print every byte read and written, with visible escapes")
+	idle := flag.Duration("idle-timeout", idleTimeout, "drop a client that sends no line, or takes no echo, for `d`")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "02-encodings: a line echo server that speaks the encoding you pick, and a client.\n\n"+
 			"  go run ./02-encodings -encoding utf-16le                   serve on %s\n"+
@@ -61,7 +66,7 @@ func main() {
 	if *connect != "" {
 		err = runClient(*connect, enc, *raw, *trace)
 	} else {
-		err = serve(*addr, &lineServer{enc: enc, naive: *naive, length: *length, trace: *trace})
+		err = serve(*addr, &lineServer{enc: enc, naive: *naive, length: *length, trace: *trace, idle: *idle})
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -70,10 +75,11 @@ func main() {
 
 // lineServer is this lesson's handler for the skeleton in serve.go.
 type lineServer struct {
-	enc    *encoding // what the server speaks
-	naive  bool      // decode each read, not each line
-	length bool      // length-prefixed messages, not lines
-	trace  bool      // log every byte
+	enc    *encoding     // what the server speaks
+	naive  bool          // decode each read, not each line
+	length bool          // length-prefixed messages, not lines
+	trace  bool          // log every byte
+	idle   time.Duration // idleTimeout, unless -idle-timeout says otherwise
 }
 
 func (s *lineServer) try(port string) string {
@@ -84,9 +90,10 @@ func (s *lineServer) try(port string) string {
 // line back, decoded and encoded again. It returns the number of lines.
 func (s *lineServer) echo(c net.Conn, id int64) (int, error) {
 	src, dst := traced(c, id, s.trace)
-	// Echoes collect in w and go out when no more input is waiting: one
-	// write for many short lines, none held back while the client waits.
-	w := bufio.NewWriterSize(dst, maxLine)
+	// Echoes collect in w, and go out before the server waits for more
+	// input: one write for many short lines, none held back while the
+	// client waits. (A line longer than w's buffer goes out past it.)
+	w := bufio.NewWriterSize(dst, echoBuffer)
 	greet, missing := s.enc.encode(nil, greeting)
 	if missing.n > 0 {
 		log.Printf("#%d greeting: %v", id, missing)
@@ -99,16 +106,9 @@ func (s *lineServer) echo(c net.Conn, id int64) (int, error) {
 		return s.echoReads(c, id, src, w)
 	}
 
-	lr := newLineReader(src, s.enc)
+	lr := newLineReader(beforeRead{r: src, c: c, w: w, idle: s.idle}, s.enc)
 	var bufs lineBufs
 	for n := 0; ; {
-		if lr.Buffered() == 0 {
-			// The next read may wait for the client: send what we have.
-			c.SetDeadline(time.Now().Add(idleTimeout))
-			if err := w.Flush(); err != nil {
-				return n, err
-			}
-		}
 		line, err := lr.ReadLine() // up to and with the newline, at most maxLine bytes
 		switch {
 		case err == errLineTooLong:
@@ -167,18 +167,11 @@ func (s *lineServer) echoMessages(c net.Conn, id int64, src io.Reader, w *bufio.
 		w.Write(msg)
 	}
 	send(greet)
-	r := bufio.NewReaderSize(src, maxLine)
+	r := bufio.NewReaderSize(beforeRead{r: src, c: c, w: w, idle: s.idle}, maxLine)
 	var head [4]byte
 	var msg []byte
 	var bufs lineBufs
 	for n := 0; ; {
-		if r.Buffered() == 0 {
-			// The next read may wait for the client: send what we have.
-			c.SetDeadline(time.Now().Add(idleTimeout))
-			if err := w.Flush(); err != nil {
-				return n, err
-			}
-		}
 		if _, err := io.ReadFull(r, head[:]); err == io.EOF {
 			// The client stopped between two messages: so do we.
 			return n, finish(c, w)
