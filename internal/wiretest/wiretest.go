@@ -125,6 +125,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"browse":    cmdBrowse,
 		"crowd":     cmdCrowd,
 		"peakrss":   cmdPeakrss,
+		"mkcert":    cmdMkcert,
 	}
 }
 
