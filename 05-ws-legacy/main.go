@@ -153,7 +153,8 @@ type conn struct {
 	held int64
 	ws   *wsConn // set once a handshake made the connection a WebSocket
 	// head and scratch are reused by every request so that a steady
-	// stream of requests allocates little.
+	// stream of requests allocates little; scratch has room for the
+	// numbers and dates of a response head.
 	head, scratch []byte
 }
 
@@ -161,7 +162,7 @@ type conn struct {
 // answered. It returns nil when the client left or asked to close.
 func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 	src, dst := traced(c, id, s.trace)
-	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
+	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst), scratch: make([]byte, 0, 64)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
 	for n := 0; ; n++ {
 		// Wait for the first byte of the next request, then give the
@@ -199,12 +200,12 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 func (cn *conn) serveOne() (keepAlive bool, err error) {
 	defer cn.releaseBody()
 	rq := &cn.rq
-	var herr *httpError
 	cn.head, err = readHead(cn.br, cn.head)
+	herr, refused := err.(*httpError) // readHead's own answers: 400, 414, 431
 	switch {
+	case refused:
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
-	case errors.As(err, &herr):
 	case err != nil:
 		return false, fmt.Errorf("reading a request head: %w", err)
 	default:
@@ -218,7 +219,7 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 			cn.ws = ws
 			return false, nil
 		}
-		if !errors.As(err, &herr) {
+		if herr, refused = err.(*httpError); !refused {
 			return false, fmt.Errorf("WebSocket handshake: %w", err)
 		}
 	}

@@ -191,12 +191,12 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 func (cn *conn) serveOne() (keepAlive bool, err error) {
 	defer cn.releaseBody()
 	rq := &cn.rq
-	var herr *httpError
 	cn.head, err = readHead(cn.br, cn.head)
+	herr, refused := err.(*httpError) // readHead's own answers: 400, 414, 431
 	switch {
+	case refused:
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
-	case errors.As(err, &herr):
 	case err != nil:
 		return false, fmt.Errorf("reading a request head: %w", err)
 	default:
