@@ -71,9 +71,10 @@ func (cn *conn) upgrade(rq *request) (*wsConn, error) {
 }
 
 // refuseRFC6455 answers a client that speaks today's WebSocket (every
-// browser since 2012). RFC 6455 section 4.4 answers an unknown version
-// with 426 and the versions the server speaks; this one speaks no version
-// of RFC 6455, so it has none to list: a 400 that says what happened.
+// browser since 2012). RFC 6455 (sections 4.2.2 and 4.4) answers a
+// version the server does not speak with an error such as 426 and the
+// versions it does speak; this one speaks no version of RFC 6455, so it
+// has none to list: a 400 that says what happened.
 // Anything but 101 ends the browser's attempt at once, instead of a hang.
 func refuseRFC6455(rq *request) *httpError {
 	v, ok := rq.header("Sec-WebSocket-Version")
