@@ -1,0 +1,444 @@
+// Command 06-ws-rfc6455 is a WebSocket echo server (RFC 6455) written on
+// a raw TCP socket with the standard library alone, and a small terminal
+// client for it.
+//
+// Server:  go run ./06-ws-rfc6455                      (listens on localhost:8006)
+// Page:    open http://localhost:8006/                (a console that talks to /ws)
+// Client:  go run ./06-ws-rfc6455 -connect localhost:8006
+// TLS:     go run ./06-ws-rfc6455 -cert cert.pem -key key.pem   (https:// and wss://)
+//
+// It starts from lesson 05, whose HTTP server still serves the page and
+// its files; the WebSocket at /ws now speaks RFC 6455. GET /ws with the
+// right headers switches the connection to WebSocket (section 4), after
+// which the bytes are frames (section 5): every message the client sends
+// comes back, text as text, binary as binary, until one side closes
+// (section 7). Read websocket.go first.
+package main
+
+//go:generate go run genimages.go
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+const (
+	// defaultAddr is where the server listens unless -addr says otherwise.
+	// "localhost" can mean 127.0.0.1 (IPv4) or ::1 (IPv6), so the server
+	// listens on every address it resolves to.
+	defaultAddr = "localhost:8006"
+
+	// headTimeout is how long a client has to send a whole head once its
+	// first byte has arrived. A client that stalls half-way, or trickles
+	// one byte at a time, is dropped (408) instead of holding its
+	// goroutine and socket forever.
+	headTimeout = 10 * time.Second
+
+	// idleTimeout closes a keep-alive connection that has not started a
+	// new request for this long (RFC 9112 section 9.5). Browsers keep idle
+	// connections for minutes; the server need not wait as long.
+	idleTimeout = 60 * time.Second
+
+	// dateEnv names an environment variable that, when set, replaces the
+	// clock in every Date header. The Date is the one part of a response
+	// that changes from run to run; the tests set it so that their
+	// golden files can hold whole responses, byte for byte.
+	dateEnv = "WIRETEST_DATE"
+)
+
+func main() {
+	addr := flag.String("addr", defaultAddr, "listen on `host:port` (port 0 picks a free port)")
+	connect := flag.String("connect", "", "be a WebSocket client: send each line of stdin to ws://`host:port`/ws as a text message, print the replies")
+	root := flag.String("root", "", "serve the files in `dir` instead of the site built into the program")
+	trace := flag.Bool("trace", false, "print every byte of HTTP, and every WebSocket frame decoded, with visible escapes")
+	headWait := flag.Duration("head-timeout", headTimeout, "drop a client that takes longer than `d` to send a request head")
+	idleWait := flag.Duration("idle-timeout", idleTimeout, "close a keep-alive connection idle for `d`")
+	ping := flag.Duration("ping", pingInterval, "ping a WebSocket quiet for `d`, and drop it if no answer comes within d more (0: never)")
+	origins := flag.String("origins", "", "also accept WebSockets from pages of these `origins` (comma-separated, e.g. http://localhost:3000; * for any)")
+	protocols := flag.String("protocols", "", "the WebSocket `subprotocols` the server speaks, comma-separated (the client's order of preference picks one)")
+	maxMsg := flag.Int64("max-message", maxMessage, "refuse WebSocket messages longer than `n` bytes (close code 1009)")
+	certFile := flag.String("cert", "", "serve https:// and wss:// with the TLS certificate (chain) in `file`, PEM; needs -key")
+	keyFile := flag.String("key", "", "the private key of -cert, in `file`, PEM")
+	flag.Usage = usage
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("06-ws-rfc6455: ")
+
+	var err error
+	if *connect != "" {
+		err = runClient(*connect, *trace, os.Stdin, os.Stdout)
+	} else {
+		var config *tls.Config
+		var files fs.FS
+		config, err = loadTLS(*certFile, *keyFile)
+		if err == nil {
+			files, err = openSite(*root)
+		}
+		if err == nil {
+			s := newHTTPServer(files)
+			s.trace, s.headTimeout, s.idleTimeout = *trace, *headWait, *idleWait
+			s.ping, s.maxMessage = *ping, *maxMsg
+			s.origins, s.protocols = splitList(*origins), splitList(*protocols)
+			s.date = os.Getenv(dateEnv)
+			s.tls = config
+			err = serve(*addr, s)
+		}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func usage() {
+	fmt.Fprintf(flag.CommandLine.Output(), `06-ws-rfc6455: a WebSocket echo server (RFC 6455) on a raw TCP socket, and a client.
+
+  go run ./06-ws-rfc6455                          serve on %s: the page at /, the echo at /ws
+  open http://localhost:8006/                     the page: connect, send text or binary, see the echo
+  go run ./06-ws-rfc6455 -connect localhost:8006  send each line you type, print what comes back
+  go run ./06-ws-rfc6455 -trace                   log the handshake's bytes and every frame
+  go run ./06-ws-rfc6455 -cert cert.pem -key key.pem
+                                                  serve https:// and wss:// instead of http:// and ws://
+
+`, defaultAddr)
+	flag.PrintDefaults()
+}
+
+// splitList splits a comma-separated flag value: "a, b" is [a b].
+func splitList(v string) []string {
+	var list []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list
+}
+
+// httpServer is this lesson's handler for the skeleton in serve.go.
+type httpServer struct {
+	trace       bool          // immutable: log every byte and frame
+	headTimeout time.Duration // immutable: see the constant headTimeout
+	idleTimeout time.Duration // immutable: see the constant idleTimeout
+	ping        time.Duration // immutable: see the constant pingInterval
+	maxMessage  int64         // immutable: see the constant maxMessage
+	origins     []string      // immutable: other sites' pages allowed to connect (-origins)
+	protocols   []string      // immutable: subprotocols spoken (-protocols)
+	date        string        // immutable: the Date header's value, or "" for the clock
+	bodies      *budget       // immutable: the memory all request bodies share
+	files       fs.FS         // immutable: the site; names in it never leave it
+	tls         *tls.Config   // immutable: speak TLS on every connection (-cert), or nil
+}
+
+func (s *httpServer) try(port string) string {
+	if s.tls != nil {
+		return fmt.Sprintf("open https://localhost:%s/   (or: curl --cacert CERTFILE https://localhost:%s/hello.txt)", port, port)
+	}
+	return fmt.Sprintf("open http://localhost:%s/   (or: go run ./06-ws-rfc6455 -connect localhost:%s)", port, port)
+}
+
+func newHTTPServer(files fs.FS) *httpServer {
+	return &httpServer{
+		files:       files,
+		headTimeout: headTimeout,
+		idleTimeout: idleTimeout,
+		ping:        pingInterval,
+		maxMessage:  maxMessage,
+		bodies:      &budget{limit: maxBodies},
+	}
+}
+
+// errIdle says a keep-alive connection had no new request in time.
+var errIdle = errors.New("idle")
+
+// serveConn serves HTTP requests on one connection, inside TLS when the
+// server has a certificate, until the client leaves, a response closes
+// it, or one upgrades it to a WebSocket; then it serves the WebSocket.
+func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
+	if s.tls != nil {
+		// On a goroutine of its own too: the handshake's cryptography
+		// takes a stack past what the WebSocket needs (fast.go).
+		var tc *tls.Conn
+		onOwnStack(func() { tc = s.handshakeTLS(ctx, c, id) })
+		if tc == nil {
+			return
+		}
+		// Close sends TLS's close_notify, the end of the stream that a
+		// TCP FIN alone does not prove, then closes c.
+		defer tc.Close()
+		c = tc
+	}
+	var n int
+	var ws *websocket
+	var err error
+	// Plainly: n, ws, err := s.serveRequests(c, id). On a goroutine of its
+	// own, so that the WebSocket keeps a small stack (fast.go).
+	onOwnStack(func() { n, ws, err = s.serveRequests(c, id) })
+	if ws != nil {
+		err = s.serveWebSocket(ctx, ws)
+	}
+	switch {
+	case err == nil:
+		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
+	case errors.Is(err, errIdle):
+		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	case errors.Is(err, net.ErrClosed):
+		log.Printf("#%d %s closed at shutdown after %d requests", id, c.RemoteAddr(), n)
+	default:
+		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
+	}
+}
+
+// loadTLS reads the certificate and key of -cert and -key into the TLS
+// configuration of every connection, or returns nil (plain http) when
+// neither flag is given. One without the other is a mistake, said at once
+// rather than served as plain http.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("-cert and -key go together: give both (https), or neither (http)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("-cert %s -key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		// ALPN (RFC 7301): the one protocol spoken inside, HTTP/1.1.
+		// Browsers offer h2 first; a client that speaks nothing else is
+		// refused at the handshake instead of sent bytes it cannot read.
+		NextProtos: []string{"http/1.1"},
+	}, nil
+}
+
+// handshakeTLS runs the TLS handshake (RFC 8446) on a new connection and
+// returns the connection that now encrypts, or nil, saying why in the
+// log. A client starts the handshake the moment it connects, and it
+// takes a few round trips: like a request head, the whole of it gets
+// headTimeout, so a client that connects and says nothing, or stops
+// half-way, is not kept forever.
+func (s *httpServer) handshakeTLS(ctx context.Context, c net.Conn, id int64) *tls.Conn {
+	tc := tls.Server(c, s.tls)
+	c.SetDeadline(time.Now().Add(s.headTimeout))
+	err := tc.HandshakeContext(ctx) // Ctrl-C ends a handshake at once
+	c.SetDeadline(time.Time{})      // from here on, each wait sets its own
+	var rhe tls.RecordHeaderError
+	switch {
+	case err == nil:
+		st := tc.ConnectionState()
+		alpn := st.NegotiatedProtocol
+		if alpn == "" {
+			alpn = "none"
+		}
+		log.Printf("#%d %s, %s, ALPN %s", id, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), alpn)
+		return tc
+	case ctx.Err() != nil:
+		log.Printf("#%d %s closed at shutdown during its TLS handshake", id, c.RemoteAddr())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		log.Printf("#%d %s did not finish a TLS handshake within %v: closing", id, c.RemoteAddr(), s.headTimeout)
+	case errors.As(err, &rhe) && rhe.Conn != nil && printable(rhe.RecordHeader[:]):
+		log.Printf("#%d 400 Bad Request: plain HTTP on the TLS port", id)
+		refusePlainHTTP(c)
+	default:
+		log.Printf("#%d %s TLS handshake failed: %v", id, c.RemoteAddr(), err)
+	}
+	return nil
+}
+
+// printable reports whether b is all printable ASCII, as the start of a
+// request line is. A TLS record begins with its content type, a byte from
+// 20 to 24, so its first five bytes never are.
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHTTPAnswer is net/http's answer, byte for byte, to a plain HTTP
+// request on a TLS port: the client learns its mistake instead of seeing
+// the connection drop. HTTP/1.0 and no Content-Length: the body ends
+// where the connection does.
+const plainHTTPAnswer = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
+// refusePlainHTTP answers a client that spoke plain HTTP to the TLS port,
+// in plain HTTP, on the raw connection c, then closes as closeGently
+// does: a FIN, then what else comes is read and thrown away for a while,
+// so that the close does not reset the answer away.
+func refusePlainHTTP(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := io.WriteString(c, plainHTTPAnswer); err != nil {
+		return
+	}
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, c, maxLinger)
+}
+
+// conn is one client connection and the buffers it reuses from request
+// to request.
+type conn struct {
+	s  *httpServer
+	c  net.Conn
+	id int64
+	w  io.Writer     // c, or a tracer around it: file bodies go here, past bw
+	br *bufio.Reader // reads from c; its size is maxHead
+	bw *bufio.Writer // writes to c; flushed before every read that waits
+	rq request       // the request being served
+	// held is what the body being read has taken from s.bodies.
+	held int64
+	// upgraded says the last response was 101 Switching Protocols, to
+	// protocol: from now on the connection speaks WebSocket.
+	upgraded bool
+	protocol string
+	// head and scratch are reused by every request so that a steady
+	// stream of requests allocates little.
+	head, scratch []byte
+}
+
+// serveRequests answers the requests on c in order, and returns how many it
+// answered, and the WebSocket when the last one upgraded the connection.
+// The error is nil after an upgrade, and when the client left or asked to
+// close.
+func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error) {
+	src, dst := traced(c, id, s.trace)
+	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
+	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
+	for n := 0; ; n++ {
+		// Wait for the first byte of the next request, then give the
+		// whole head headTimeout to arrive.
+		c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+		if _, err := cn.br.Peek(1); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return n, nil, errIdle
+			}
+			if err == io.EOF {
+				return n, nil, nil // the client closed between requests
+			}
+			return n, nil, err
+		}
+		c.SetReadDeadline(time.Now().Add(s.headTimeout))
+		keepAlive, err := cn.serveOne()
+		if err != nil {
+			return n, nil, err
+		}
+		if cn.upgraded {
+			return n + 1, cn.upgrade(cn.protocol), nil
+		}
+		if !keepAlive {
+			return n + 1, nil, cn.closeGently()
+		}
+	}
+}
+
+// serveOne reads one request and writes its response: the head, line by
+// line up to the blank line; then the body, exactly as many bytes as its
+// Content-Length says; then an answer that says how long its own body is.
+// It returns whether the connection stays open, and an error when the
+// connection is broken (a timeout while reading the head is answered with
+// 408 first).
+func (cn *conn) serveOne() (keepAlive bool, err error) {
+	defer cn.releaseBody()
+	rq := &cn.rq
+	var herr *httpError
+	cn.head, err = readHead(cn.br, cn.head)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
+	case errors.As(err, &herr):
+	case err != nil:
+		return false, fmt.Errorf("reading a request head: %w", err)
+	default:
+		herr = parseHead(string(cn.head), rq)
+	}
+	if herr == nil {
+		herr = cn.readBody(rq)
+	}
+	if herr != nil {
+		// The request's framing is unknown or refused: answer, then
+		// close, since the next request's first byte cannot be found.
+		log.Printf("#%d %d %s: %s", cn.id, herr.status, statusText(herr.status), herr.reason)
+		resp := response{status: herr.status, contentType: textPlain,
+			body: []byte(fmt.Sprintf("%d %s: %s\n", herr.status, statusText(herr.status), herr.reason))}
+		return false, cn.write(&resp, "", false)
+	}
+	var resp response
+	if rq.path == wsPath {
+		resp = cn.s.handshake(rq) // handshake.go
+	} else {
+		resp = route(cn.s.files, rq)
+	}
+	if resp.status == 101 {
+		cn.upgraded, cn.protocol = true, resp.protocol
+		return false, cn.writeSwitch(&resp)
+	}
+	if resp.file != nil {
+		defer resp.file.Close()
+	}
+	if resp.status >= 400 {
+		log.Printf("#%d %d %s: %s %s", cn.id, resp.status, statusText(resp.status), rq.method, rq.target)
+	}
+	if err := cn.write(&resp, rq.method, rq.keepAlive); err != nil {
+		return false, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
+	}
+	return rq.keepAlive, nil
+}
+
+// route picks the response to a well-formed request: /echo, or a file.
+func route(files fs.FS, rq *request) response {
+	if rq.path != "/echo" {
+		return serveFile(files, rq)
+	}
+	switch rq.method {
+	case "GET", "HEAD":
+		return response{status: 200, contentType: textPlain, body: echoText(rq)}
+	case "POST":
+		// Whatever bytes came, the same bytes go back. The type says
+		// "bytes, no more is known": a text label would invite the
+		// client to decode bytes that may not be text at all.
+		return response{status: 200, contentType: octetStream, body: rq.body}
+	}
+	return notAllowed("GET, HEAD, POST")
+}
+
+// notAllowed answers a method the path does not support; RFC 9110
+// section 15.5.6 requires the Allow field.
+func notAllowed(allow string) response {
+	return response{status: 405, contentType: textPlain, allow: allow,
+		body: []byte("405 Method Not Allowed: this path allows " + allow + "\n")}
+}
+
+// echoText shows the request as the server received it, one line of
+// text per line of request, with \r, \n and other invisible bytes escaped.
+func echoText(rq *request) []byte {
+	var b []byte
+	for _, p := range [][]byte{[]byte(rq.head), rq.body} {
+		for len(p) > 0 {
+			line := p
+			if i := bytes.IndexByte(p, '\n'); i >= 0 {
+				line = p[:i+1]
+			}
+			b = append(b, escape(line)...)
+			b = append(b, '\n')
+			p = p[len(line):]
+		}
+	}
+	return b
+}
