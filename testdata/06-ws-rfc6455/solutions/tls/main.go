@@ -309,7 +309,8 @@ type conn struct {
 	upgraded bool
 	protocol string
 	// head and scratch are reused by every request so that a steady
-	// stream of requests allocates little.
+	// stream of requests allocates little; scratch has room for the
+	// numbers and dates of a response head.
 	head, scratch []byte
 }
 
@@ -319,7 +320,7 @@ type conn struct {
 // close.
 func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error) {
 	src, dst := traced(c, id, s.trace)
-	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst)}
+	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst), scratch: make([]byte, 0, 64)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
 	for n := 0; ; n++ {
 		// Wait for the first byte of the next request, then give the
@@ -357,12 +358,12 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error
 func (cn *conn) serveOne() (keepAlive bool, err error) {
 	defer cn.releaseBody()
 	rq := &cn.rq
-	var herr *httpError
 	cn.head, err = readHead(cn.br, cn.head)
+	herr, refused := err.(*httpError) // readHead's own answers: 400, 414, 431
 	switch {
+	case refused:
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
-	case errors.As(err, &herr):
 	case err != nil:
 		return false, fmt.Errorf("reading a request head: %w", err)
 	default:
