@@ -1,0 +1,207 @@
+package main
+
+// This file is the lesson's idea. After the opening handshake
+// (handshake.go), the TCP connection carries frames (frame.go), and the
+// echo is a loop: read a frame's header, check it against the rules of
+// RFC 6455 section 5, then echo a data frame's payload (message.go) or
+// answer a control frame (control.go), until one side closes.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// wsReadBuffer is the read buffer of an upgraded connection: it holds
+	// a few small frames, so one read from the kernel serves many of them.
+	// A payload larger than the buffer is read past it, straight into the
+	// chunk it is echoed from.
+	wsReadBuffer = 4 << 10
+
+	// pingInterval is how long a connection may be quiet before the server
+	// pings it (-ping changes it); if nothing comes back within another
+	// interval, the peer is gone. Proxies often drop connections idle for
+	// 60 seconds; a ping every 30 keeps them open.
+	pingInterval = 30 * time.Second
+
+	// frameTimeout bounds every write, and every read when pings are off.
+	frameTimeout = 30 * time.Second
+)
+
+// websocket is one upgraded connection. Its own goroutine is the only
+// one that writes to it, so the frames it sends (echoes, pongs, pings,
+// the close frame) can never interleave their bytes: one writer at a
+// time, without a lock. Ctrl-C reaches that goroutine through goAway.
+type websocket struct {
+	c          net.Conn
+	br         *bufio.Reader // what the handshake left unread stays in it
+	id         int64         // the connection's number in the log
+	ping       time.Duration // ping after this long without a frame; 0: never
+	maxMessage int64         // the most bytes one message may have
+	trace      bool          // log every frame
+	deflate    bool          // permessage-deflate was agreed (deflate.go)
+
+	goingAway atomic.Bool // set by goAway, from another goroutine
+	messages  int         // messages echoed so far
+
+	// The message being received (section 5.4): its opcode, its size so
+	// far, and whether the echo has sent its first frame.
+	inMessage bool
+	op        opcode
+	size      int64
+	echoing   bool
+	text      utf8Stream
+
+	ctl [maxHeader + maxControl]byte // a control frame's header and payload
+
+	// The read and write deadlines last set (see within, in fast.go).
+	readBy, writeBy time.Time
+}
+
+// serve echoes messages until the connection closes, then says why: nil
+// after a clean closing handshake.
+func (ws *websocket) serve() error {
+	for {
+		h, err := ws.nextFrame()
+		if err != nil {
+			return ws.fail(err)
+		}
+		if h.opcode.isControl() {
+			done, err := ws.control(h)
+			if done && err == nil {
+				ws.awaitClose()
+			}
+			if err != nil || done {
+				return ws.fail(err)
+			}
+			continue
+		}
+		if h.rsv&rsv1 != 0 {
+			// deflate.go: the whole message, continuations too. On a
+			// goroutine of its own (fast.go): compress/flate takes the
+			// stack past 4 KiB, and an idle connection would keep it.
+			onOwnStack(func() { err = ws.echoDeflated(h) })
+		} else {
+			err = ws.echo(h)
+		}
+		if errors.Is(err, errClosedMidMessage) {
+			ws.awaitClose() // the close came between fragments; control answered it
+			return nil
+		}
+		if err != nil {
+			return ws.fail(err)
+		}
+	}
+}
+
+// nextFrame waits for the next frame (pinging a quiet peer), reads its
+// header and checks it against the rules of section 5. A frame that
+// breaks one fails the connection with 1002 (protocol error), or 1009
+// (too big) for a message over the limit.
+func (ws *websocket) nextFrame() (frameHeader, error) {
+	if err := ws.waitForFrame(); err != nil {
+		return frameHeader{}, err
+	}
+	h, err := peekHeader(ws.br)
+	if err != nil {
+		return h, ws.readErr(err)
+	}
+	switch {
+	case h.rsv&rsv1 != 0 && ws.deflate && h.opcode.isControl():
+		return h, protocolError("RSV1 on a %s frame; a control frame is never compressed (RFC 7692 section 6)", h.opcode)
+	case h.rsv&rsv1 != 0 && ws.deflate && h.opcode == opContinuation:
+		return h, protocolError("RSV1 on a continuation frame; only a message's first frame says it is compressed (RFC 7692 section 6)")
+	case h.rsv != 0 && !ws.deflate:
+		return h, protocolError("RSV bits %03b set, but no extension was negotiated (section 5.2)", h.rsv>>4)
+	case h.rsv&^rsv1 != 0:
+		return h, protocolError("RSV bits %03b set; permessage-deflate gives a meaning to RSV1 alone (section 5.2)", h.rsv>>4)
+	case !h.opcode.defined():
+		return h, protocolError("%s (section 5.2)", h.opcode)
+	case !h.masked:
+		return h, protocolError("an unmasked %s frame; a client must mask every frame (section 5.1)", h.opcode)
+	case h.opcode.isControl() && h.length > maxControl:
+		return h, protocolError("a %s frame of %d bytes; control frames carry at most %d (section 5.5)", h.opcode, h.length, maxControl)
+	case h.opcode.isControl() && !h.fin:
+		return h, protocolError("a fragmented %s frame; control frames cannot be fragmented (section 5.5)", h.opcode)
+	case !h.opcode.isControl():
+		return h, ws.checkMessage(h) // message.go: fragments and size
+	}
+	return h, nil
+}
+
+// waitForFrame waits until a frame's first byte has arrived. A peer
+// quiet for ws.ping gets a ping (section 5.5.2); one that stays quiet for
+// another interval is gone.
+func (ws *websocket) waitForFrame() error {
+	pinged := false
+	for {
+		within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
+		_, err := ws.br.Peek(1)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load():
+			return ws.readErr(err)
+		case ws.ping == 0:
+			continue // quiet is fine without pings; the next wait renews the deadline
+		case pinged:
+			return fmt.Errorf("no answer to a ping for %v", ws.ping)
+		}
+		if err := ws.writeControl(opPing, nil); err != nil {
+			return err
+		}
+		pinged = true
+		ws.readBy = time.Now().Add(ws.ping) // a whole interval for the pong
+		ws.setReadDeadline(ws.readBy)
+	}
+}
+
+// readWait is how long a read may wait: the ping interval, or frameTimeout
+// when pings are off.
+func (ws *websocket) readWait() time.Duration {
+	if ws.ping > 0 {
+		return ws.ping
+	}
+	return frameTimeout
+}
+
+// setReadDeadline sets the read deadline, unless goAway has asked for
+// one in the past: goAway may run between any two lines of this
+// goroutine, and a later deadline must not undo it.
+func (ws *websocket) setReadDeadline(t time.Time) error {
+	ws.c.SetReadDeadline(t)
+	if ws.goingAway.Load() {
+		ws.c.SetReadDeadline(aLongTimeAgo)
+	}
+	return nil
+}
+
+// readErr explains a failed read: Ctrl-C's deadline becomes a close
+// with 1001; anything else stays what it was.
+func (ws *websocket) readErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) && ws.goingAway.Load() {
+		return &closeError{closeGoingAway, "the server is shutting down"}
+	}
+	return err
+}
+
+// writeFrame writes one whole frame, header and payload, in one write.
+func (ws *websocket) writeFrame(frame []byte) error {
+	within(&ws.writeBy, frameTimeout, ws.c.SetWriteDeadline)
+	if ws.trace {
+		h, _ := parseHeader(frame)
+		ws.logf("-> %s", describeFrame(h, frame[headerLen(int(h.length)):]))
+	}
+	_, err := ws.c.Write(frame)
+	return err
+}
+
+func (ws *websocket) logf(format string, args ...any) {
+	log.Printf("#%d "+format, append([]any{ws.id}, args...)...)
+}
