@@ -48,11 +48,12 @@ const (
 	// keep every message it has not read.
 	queueLen = 16
 
-	// tooSlow is the reason in the close frame of a member whose queue
-	// filled. The code is 1008, policy violation (section 7.4.1): keeping
+	// tooSlow is the reason in the close frame of a member that fell
+	// behind. The code is 1008, policy violation (section 7.4.1): keeping
 	// up is the room's policy. Not 1013, try again later (IANA's registry:
-	// "overloaded and casting off some of its clients"): the server is not
-	// overloaded, and a client told to come back would fall behind again.
+	// "it is overloaded and is casting off some of its clients"): the
+	// server is not overloaded, and a client told to come back would fall
+	// behind again.
 	tooSlow = "too slow: the room does not wait"
 )
 
