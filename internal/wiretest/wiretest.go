@@ -39,7 +39,9 @@ const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 // Main registers the lesson's main function as the script command named
 // after the lesson's folder (for example "01-echo"), and the commands
 // given to [Command], then runs the tests. Call it from the lesson's
-// TestMain.
+// TestMain. With -exercise=NAME it runs the exercise's check alone: a
+// solved exercise changes the lesson on purpose, and the lesson's own
+// tests of what it did before have nothing to say about it.
 func Main(m *testing.M, main func()) {
 	cmds := map[string]func(){LessonName(): main}
 	for name, f := range others {
@@ -47,6 +49,16 @@ func Main(m *testing.M, main func()) {
 			panic("wiretest.Main: two commands named " + name)
 		}
 		cmds[name] = f
+	}
+	// The test binary runs as one of the commands too, with that
+	// command's arguments; only the test run itself has test flags.
+	if _, isCommand := cmds[strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")]; !isCommand {
+		flag.Parse()
+		if *exercise != "" {
+			flag.Set("test.run", "^TestScripts$")
+			flag.Set("test.bench", "")
+			flag.Set("test.fuzz", "")
+		}
 	}
 	testscript.Main(m, cmds)
 }
