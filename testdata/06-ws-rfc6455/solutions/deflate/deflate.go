@@ -150,7 +150,16 @@ var errClosedMidMessage = errors.New("the client closed in the middle of a messa
 // size is counted as it comes out, and past ws.maxMessage the message is
 // refused with 1009: a few bytes on the wire can inflate to a thousand
 // times as many (a zip bomb), so the limit on the wire alone is not enough.
-func (ws *websocket) echoDeflated(h frameHeader) error {
+//
+// It runs on a goroutine of its own (onOwnStack, fast.go): compress/flate
+// takes a goroutine's stack past 4 KiB, and an idle connection would keep
+// the bigger stack long after the message.
+func (ws *websocket) echoDeflated(h frameHeader) (err error) {
+	onOwnStack(func() { err = ws.inflateEcho(h) })
+	return err
+}
+
+func (ws *websocket) inflateEcho(h frameHeader) error {
 	ws.inMessage, ws.op, ws.size = true, h.opcode, h.length
 	ws.text = utf8Stream{}
 	ws.traceDeflated(h)

@@ -83,10 +83,7 @@ func (ws *websocket) serve() error {
 			continue
 		}
 		if h.rsv&rsv1 != 0 {
-			// deflate.go: the whole message, continuations too. On a
-			// goroutine of its own (fast.go): compress/flate takes the
-			// stack past 4 KiB, and an idle connection would keep it.
-			onOwnStack(func() { err = ws.echoDeflated(h) })
+			err = ws.echoDeflated(h) // deflate.go: the whole message, continuations too
 		} else {
 			err = ws.echo(h)
 		}
