@@ -155,7 +155,9 @@ func (cl *client) command(line string) error {
 		codeText, reason, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(line, "/close"), " "), " ")
 		code, err := strconv.ParseUint(codeText, 10, 16)
 		if err != nil {
-			return fmt.Errorf("%s: want /close CODE [REASON]", quote(line))
+			// A typing mistake is no reason to drop the connection.
+			log.Printf("%s: want /close CODE [REASON], such as /close 1000 bye", quote(line))
+			return nil
 		}
 		return cl.send(opClose, append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...))
 	}

@@ -40,9 +40,6 @@ func (ws *websocket) checkMessage(h frameHeader) error {
 		// wrap the sum around to a negative number, and pass. ws.size is
 		// never more than ws.maxMessage, so the difference cannot wrap;
 		// the total is shown as a uint64, where it fits.
-		if ws.trace {
-			ws.logf("<- %s", describeFrame(h, nil))
-		}
 		total := uint64(ws.size) + uint64(h.length)
 		return &closeError{closeTooBig, fmt.Sprintf("a message of %d bytes or more; the limit is %d", total, ws.maxMessage)}
 	}

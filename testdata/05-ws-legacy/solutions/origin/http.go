@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -442,8 +441,10 @@ func (cn *conn) closeGently() error {
 	if err := cn.bw.Flush(); err != nil {
 		return err
 	}
-	if tc, ok := cn.c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	// Whatever can close only its sending side: a TCP connection sends
+	// its FIN; one wrapped in TLS, the close_notify of TLS.
+	if cw, ok := cn.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 	cn.c.SetReadDeadline(time.Now().Add(lingerTimeout))
 	io.CopyN(io.Discard, cn.br, maxLinger)

@@ -15,6 +15,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 )
 
 // wsPath is the address of the echo WebSocket; every other path is
@@ -60,7 +61,7 @@ func (s *httpServer) handshake(rq *request) response {
 		return refuse(400, "the Connection header %s does not list \"Upgrade\"", quote(v))
 	}
 	// 3. Version 13, the RFC's; any other gets 426 and the version this
-	// server speaks (section 4.4), so a client can retry with it. It comes
+	// server speaks (sections 4.2.2 and 4.4), so a client can retry with it. It comes
 	// before the key: a client of an older draft (lesson 05) sends no
 	// Sec-WebSocket-Key, and "speak version 13" is the answer it needs.
 	if v := rq.list("Sec-WebSocket-Version"); v != "13" {
@@ -153,6 +154,7 @@ func (s *httpServer) pickProtocol(offered string) string {
 // Content-Length (RFC 9110 section 8.6): after its blank line the bytes
 // are WebSocket frames.
 func (cn *conn) writeSwitch(r *response) error {
+	cn.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	w := cn.bw
 	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	for _, f := range r.fields {

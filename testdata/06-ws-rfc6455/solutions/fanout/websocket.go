@@ -225,11 +225,12 @@ func (ws *websocket) serve() error {
 		}
 		if h.opcode.isControl() {
 			done, err := ws.control(h)
-			if done && err == nil {
-				ws.awaitClose()
-			}
-			if err != nil || done {
+			if err != nil {
 				return ws.fail(err)
+			}
+			if done { // we answered the peer's close: the end
+				ws.awaitClose()
+				return nil
 			}
 			continue
 		}
@@ -253,28 +254,32 @@ func (ws *websocket) nextFrame() (frameHeader, error) {
 	}
 	switch {
 	case h.rsv != 0:
-		return h, protocolError("RSV bits %03b set, but no extension was negotiated (section 5.2)", h.rsv>>4)
+		err = protocolError("RSV bits %03b set, but no extension was negotiated (section 5.2)", h.rsv>>4)
 	case !h.opcode.defined():
-		return h, protocolError("%s (section 5.2)", h.opcode)
+		err = protocolError("%s (section 5.2)", h.opcode)
 	case !h.masked:
-		return h, protocolError("an unmasked %s frame; a client must mask every frame (section 5.1)", h.opcode)
+		err = protocolError("an unmasked %s frame; a client must mask every frame (section 5.1)", h.opcode)
 	case h.opcode.isControl() && h.length > maxControl:
-		return h, protocolError("a %s frame of %d bytes; control frames carry at most %d (section 5.5)", h.opcode, h.length, maxControl)
+		err = protocolError("a %s frame of %d bytes; control frames carry at most %d (section 5.5)", h.opcode, h.length, maxControl)
 	case h.opcode.isControl() && !h.fin:
-		return h, protocolError("a fragmented %s frame; control frames cannot be fragmented (section 5.5)", h.opcode)
+		err = protocolError("a fragmented %s frame; control frames cannot be fragmented (section 5.5)", h.opcode)
 	case !h.opcode.isControl():
-		return h, ws.checkMessage(h) // message.go: fragments and size
+		err = ws.checkMessage(h) // message.go: fragments and size
 	}
-	return h, nil
+	if err != nil && ws.trace {
+		ws.logf("<- %s", describeFrame(h, nil)) // the header that broke the rule
+	}
+	return h, err
 }
 
 // waitForFrame waits until a frame's first byte has arrived. A peer
 // quiet for ws.ping gets a ping (section 5.5.2); one that stays quiet for
 // another interval is gone.
 func (ws *websocket) waitForFrame() error {
+	quietSince := time.Now()
+	within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
 	pinged := false
 	for {
-		within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
 		_, err := ws.br.Peek(1)
 		switch {
 		case err == nil:
@@ -282,15 +287,20 @@ func (ws *websocket) waitForFrame() error {
 		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load() || ws.dropBy.Load() != 0:
 			return ws.readErr(err)
 		case ws.ping == 0:
-			continue // quiet is fine without pings; the next wait renews the deadline
+			ws.readBy = time.Now().Add(frameTimeout) // quiet is fine without pings
 		case pinged:
 			return fmt.Errorf("no answer to a ping for %v", ws.ping)
+		case time.Since(quietSince) < ws.ping:
+			// within moves the deadline only now and then, so it can
+			// come before a whole interval of quiet: wait out the rest.
+			ws.readBy = quietSince.Add(ws.ping)
+		default:
+			if err := ws.writeControl(opPing, nil); err != nil {
+				return err
+			}
+			pinged = true
+			ws.readBy = time.Now().Add(ws.ping) // a whole interval for the pong
 		}
-		if err := ws.writeControl(opPing, nil); err != nil {
-			return err
-		}
-		pinged = true
-		ws.readBy = time.Now().Add(ws.ping) // a whole interval for the pong
 		ws.setReadDeadline(ws.readBy)
 	}
 }
