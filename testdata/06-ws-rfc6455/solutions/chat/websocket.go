@@ -33,6 +33,16 @@ const (
 
 	// frameTimeout bounds every write, and every read when pings are off.
 	frameTimeout = 30 * time.Second
+
+	// floorTimeout bounds how long a message may hold the room's floor
+	// (see room) while the rest of it comes from the network: a member
+	// that began a message and stopped, though it still answers pings,
+	// would otherwise hold the room up for good. One still in the middle
+	// of its message after 5 seconds, a wait people in a room notice but
+	// bear, is closed with 1008 (policy violation), and the room ends its
+	// message. 5 seconds carry 4 MiB at 7 Mbit/s: a room for larger
+	// messages over slower links needs more.
+	floorTimeout = 5 * time.Second
 )
 
 // websocket is one upgraded connection. Its own goroutine is the only
@@ -64,61 +74,137 @@ type websocket struct {
 	readBy, writeBy time.Time
 
 	// Exercise chat: other connections' goroutines write to this one too,
-	// so every write takes wmu, and nothing is written after a close.
+	// so every write takes wmu, and nothing is written after a close or a
+	// failed write.
 	wmu       sync.Mutex
-	closeSent bool // guarded by wmu
+	closeSent bool  // guarded by wmu
+	writeErr  error // guarded by wmu: the failed write's error
+
+	// While ws holds the room's floor between two frames of its message:
+	// when it must have given it back. Zero otherwise.
+	floorBy time.Time
 }
 
 // room is the chat room: every upgraded connection, while it serves.
+// Its floor belongs to the member whose message the room is sending. A
+// message may come in several frames (and is echoed in chunks), and a
+// member must never get a frame of one message between two frames of
+// another (section 5.4), so the other members' messages wait for the
+// floor. Take the floor first, then the lock.
 var room = struct {
+	floor sync.Mutex
 	sync.Mutex
 	members map[*websocket]struct{}
 }{members: make(map[*websocket]struct{})}
 
-// broadcast writes a frame to every member of the room, the sender too.
-// Holding the room's lock keeps two senders' frames from interleaving;
-// a member that reads slowly slows everyone down (a queue per member
-// would not), and a message of more than one chunk can still be cut by
-// another sender's: fine for a small chat.
-func broadcast(frame []byte) {
+// endFrame ends a message cut short: a final continuation frame, empty.
+var endFrame = []byte{finBit | byte(opContinuation), 0}
+
+// join makes ws a member of the room between two messages: one that came
+// in during a message would get its end without its start. leave undoes
+// it.
+func (ws *websocket) join() {
+	room.floor.Lock()
+	room.Lock()
+	room.members[ws] = struct{}{}
+	room.Unlock()
+	room.floor.Unlock()
+}
+
+func (ws *websocket) leave() {
+	room.Lock()
+	delete(room.members, ws)
+	room.Unlock()
+}
+
+// broadcast writes a frame of ws's message to every member, ws too. The
+// message's first frame takes the floor and its last gives it back. A
+// message still coming from the network holds the floor in between, for
+// floorTimeout at most (setReadDeadline). Each write waits for its
+// member, so a member that reads slowly slows the whole room, and can
+// make a long message overrun floorTimeout; one that does not read at
+// all, the sender too, holds the room up for a write's frameTimeout,
+// once. Fine for a small chat (a queue per member would not wait;
+// exercise fanout).
+func (ws *websocket) broadcast(frame []byte, last bool) {
+	if ws.floorBy.IsZero() {
+		room.floor.Lock() // another member's message ends first
+	}
+	toAll(frame, nil)
+	switch {
+	case last:
+		ws.giveFloor()
+	case ws.floorBy.IsZero(): // the rest is still to come
+		ws.floorBy = time.Now().Add(floorTimeout)
+		ws.setReadDeadline(ws.readBy) // now no later than floorBy
+	}
+}
+
+// toAll writes a frame to every member but skip (nil: none).
+func toAll(frame []byte, skip *websocket) {
 	room.Lock()
 	defer room.Unlock()
 	for m := range room.members {
-		m.writeFrame(frame) // a member that fails is its own goroutine's business
+		if m != skip {
+			m.writeFrame(frame) // a member that fails is its own goroutine's business
+		}
+	}
+}
+
+// giveFloor gives the floor back after a message's last frame.
+func (ws *websocket) giveFloor() {
+	if !ws.floorBy.IsZero() {
+		ws.floorBy = time.Time{}
+		ws.setReadDeadline(ws.readBy) // the one floorBy may have brought forward
+	}
+	room.floor.Unlock()
+}
+
+// yieldFloor gives the floor back if ws holds it in the middle of a
+// message, as it stops: the room ends the message first, since a member
+// must not get a new message before the last one's final fragment. ws
+// itself gets a close frame, or nothing, next: a close may come in the
+// middle of a message (section 5.4).
+func (ws *websocket) yieldFloor() {
+	if !ws.floorBy.IsZero() {
+		toAll(endFrame, ws)
+		ws.giveFloor()
 	}
 }
 
 // serve echoes messages until the connection closes, then says why: nil
 // after a clean closing handshake.
 func (ws *websocket) serve() error {
-	room.Lock()
-	room.members[ws] = struct{}{}
-	room.Unlock()
-	defer func() {
-		room.Lock()
-		delete(room.members, ws)
-		room.Unlock()
-	}()
+	ws.join()
+	defer ws.leave()
 	for {
 		h, err := ws.nextFrame()
 		if err != nil {
-			return ws.fail(err)
+			return ws.end(err)
 		}
 		if h.opcode.isControl() {
 			done, err := ws.control(h)
 			if err != nil {
-				return ws.fail(err)
+				return ws.end(err)
 			}
 			if done { // we answered the peer's close: the end
+				ws.yieldFloor()
 				ws.awaitClose()
 				return nil
 			}
 			continue
 		}
 		if err := ws.echo(h); err != nil {
-			return ws.fail(err)
+			return ws.end(err)
 		}
 	}
+}
+
+// end fails the connection (fail, control.go) once ws has given the
+// floor back: fail's closing handshake may wait seconds for the peer.
+func (ws *websocket) end(err error) error {
+	ws.yieldFloor()
+	return ws.fail(err)
 }
 
 // nextFrame waits for the next frame (pinging a quiet peer), reads its
@@ -165,7 +251,7 @@ func (ws *websocket) waitForFrame() error {
 		switch {
 		case err == nil:
 			return nil
-		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load():
+		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load() || ws.overFloor():
 			return ws.readErr(err)
 		case ws.ping == 0:
 			ws.readBy = time.Now().Add(frameTimeout) // quiet is fine without pings
@@ -195,10 +281,14 @@ func (ws *websocket) readWait() time.Duration {
 	return frameTimeout
 }
 
-// setReadDeadline sets the read deadline, unless goAway has asked for
-// one in the past: goAway may run between any two lines of this
-// goroutine, and a later deadline must not undo it.
+// setReadDeadline sets the read deadline, no later than floorBy while ws
+// holds the floor, unless goAway has asked for one in the past: goAway
+// may run between any two lines of this goroutine, and a later deadline
+// must not undo it.
 func (ws *websocket) setReadDeadline(t time.Time) error {
+	if !ws.floorBy.IsZero() && t.After(ws.floorBy) {
+		t = ws.floorBy
+	}
 	ws.c.SetReadDeadline(t)
 	if ws.goingAway.Load() {
 		ws.c.SetReadDeadline(aLongTimeAgo)
@@ -207,20 +297,32 @@ func (ws *websocket) setReadDeadline(t time.Time) error {
 }
 
 // readErr explains a failed read: Ctrl-C's deadline becomes a close
-// with 1001; anything else stays what it was.
+// with 1001, floorBy's a close with 1008; anything else stays what it was.
 func (ws *websocket) readErr(err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) && ws.goingAway.Load() {
+	switch {
+	case !errors.Is(err, os.ErrDeadlineExceeded):
+	case ws.goingAway.Load():
 		return &closeError{closeGoingAway, "the server is shutting down"}
+	case ws.overFloor():
+		return &closeError{closePolicy, fmt.Sprintf("a message held the room up for more than %v", floorTimeout)}
 	}
 	return err
 }
 
+// overFloor reports whether ws has held the floor past floorBy.
+func (ws *websocket) overFloor() bool {
+	return !ws.floorBy.IsZero() && !time.Now().Before(ws.floorBy)
+}
+
 // writeFrame writes one whole frame, header and payload, in one write.
+// Exercise chat: nothing follows a close frame, nor a failed write, which
+// may have left half a frame; later calls get the failure, so ws's own
+// goroutine learns of it at its next pong or ping.
 func (ws *websocket) writeFrame(frame []byte) error {
 	ws.wmu.Lock()
 	defer ws.wmu.Unlock()
-	if ws.closeSent {
-		return nil
+	if ws.closeSent || ws.writeErr != nil {
+		return ws.writeErr
 	}
 	ws.closeSent = opcode(frame[0]&opBits) == opClose
 	within(&ws.writeBy, frameTimeout, ws.c.SetWriteDeadline)
@@ -228,8 +330,8 @@ func (ws *websocket) writeFrame(frame []byte) error {
 		h, _ := parseHeader(frame)
 		ws.logf("-> %s", describeFrame(h, frame[headerLen(int(h.length)):]))
 	}
-	_, err := ws.c.Write(frame)
-	return err
+	_, ws.writeErr = ws.c.Write(frame)
+	return ws.writeErr
 }
 
 func (ws *websocket) logf(format string, args ...any) {
