@@ -61,6 +61,9 @@ func (ws *websocket) echo(h frameHeader) error {
 	for first := true; first || remaining > 0; first = false {
 		n := int(min(remaining, chunkSize))
 		p := buf[maxHeader : maxHeader+n]
+		// Exercise fanout: the start of a character that the last frame to
+		// the room cut off goes in front of the chunk (see below).
+		held := copy(buf[maxHeader-ws.text.n:maxHeader], ws.text.partial[:ws.text.n])
 		for got := 0; got < n; {
 			k, err := ws.br.Read(p[got:]) // what has arrived, at most the rest of the chunk
 			if k == 0 {
@@ -88,11 +91,20 @@ func (ws *websocket) echo(h frameHeader) error {
 		if !ws.echoing {
 			op, ws.echoing = ws.op, true
 		}
+		// Exercise fanout: a frame to the room ends on a whole character.
+		// The start of one that the chunk cuts off waits in ws.text for
+		// the next frame, so that a message the room must end early
+		// (yieldFloor) is still UTF-8. Binary leaves ws.text empty.
+		end := maxHeader + n - ws.text.n
+		length := end - (maxHeader - held)
 		// The header goes in the room before the payload, so the frame
 		// leaves in one write without copying the payload.
-		start := maxHeader - headerLen(n)
-		appendHeader(buf[start:start], last, op, n)
-		ws.broadcast(buf[start : maxHeader+n]) // exercise fanout: into every member's queue
+		start := maxHeader - held - headerLen(length)
+		appendHeader(buf[start:start], last, op, length)
+		// Exercise fanout: into every member's queue.
+		if err := ws.broadcast(buf[start:end], last); err != nil {
+			return err
+		}
 	}
 	if h.fin {
 		ws.inMessage, ws.size = false, 0

@@ -9,7 +9,8 @@ package main
 // Exercise fanout: /ws is a chat room that does not wait for a slow
 // reader. Every message goes to every member, the sender too, through a
 // queue of its own that a writer goroutine of its own empties; a member
-// whose queue fills is closed with 1008, and nobody else notices.
+// whose queue fills is closed with 1008, and nobody else notices. One
+// message at a time: a message's frames go out before the next one's.
 
 import (
 	"bufio"
@@ -55,6 +56,16 @@ const (
 	// server is not overloaded, and a client told to come back would fall
 	// behind again.
 	tooSlow = "too slow: the room does not wait"
+
+	// floorTimeout bounds how long a message may hold the room's floor
+	// (see room) while the rest of it comes from the network: a member
+	// that began a message and stopped, though it still answers pings,
+	// would otherwise hold the room up for good. One still in the middle
+	// of its message after 5 seconds, a wait people in a room notice but
+	// bear, is closed with 1008 (policy violation), and the room ends its
+	// message. 5 seconds carry 4 MiB at 7 Mbit/s: a room for larger
+	// messages over slower links needs more.
+	floorTimeout = 5 * time.Second
 )
 
 // websocket is one upgraded connection, and a member of the room. Its
@@ -97,35 +108,89 @@ type websocket struct {
 	closeErr   error
 	left, done chan struct{}
 	dropBy     atomic.Int64 // set by drop: the deadline (UnixNano) of the last writes
+
+	// While ws holds the room's floor between two frames of its message:
+	// when it must have given it back. Zero otherwise.
+	floorBy time.Time
 }
 
 // room is the chat room: every upgraded connection, while it serves.
+// Its floor belongs to the member whose message the room is sending. A
+// message may come in several frames (and is echoed in chunks), and a
+// member must never get a frame of one message between two frames of
+// another (section 5.4), so the other members' messages wait for the
+// floor. Take the floor first, then the lock.
 var room = struct {
+	floor sync.Mutex
 	sync.Mutex
 	members map[*websocket]struct{}
 }{members: make(map[*websocket]struct{})}
 
-// broadcast puts a data frame from ws in the queue of every member, ws
-// too, and never waits for another: a member whose queue is full is
-// dropped instead. Holding the room's lock puts the frames in the same
-// order in every queue. (A message of more than one chunk can still be
-// cut by another sender's: fine for a small chat.)
-func (ws *websocket) broadcast(frame []byte) {
+// endFrame ends a message cut short: a final continuation frame, empty.
+var endFrame = []byte{finBit | byte(opContinuation), 0}
+
+// broadcast puts a frame of ws's message in the queue of every member,
+// ws too. The message's first frame takes the floor and its last gives
+// it back. A message still coming from the network holds the floor in
+// between, for floorTimeout at most (setReadDeadline), so the room waits
+// for a slow sender, never for a slow reader.
+func (ws *websocket) broadcast(frame []byte, last bool) error {
 	// The one wait: the sender's for its own queue, half empty. The server
 	// reads a 64 KiB chunk in microseconds, so without it a member's own
 	// long message would fill its own queue and drop it; with it, nobody
 	// sends faster than they read, as with the plain echo. It ends when
 	// the writer takes a frame, or skips one (dropped, closed, failed),
-	// which it does within its write deadline.
+	// which it does within its write deadline. In the middle of a message
+	// the whole room waits with the sender: then only until floorBy, and
+	// a sender that has not read its own echoes by then is dropped.
 	for len(ws.queue) >= queueLen/2 {
-		<-ws.taken
+		if !ws.awaitTaken() {
+			ws.drop()
+			return &closeError{closePolicy, tooSlow}
+		}
 	}
 	// frame is in the sender's pooled chunk; the members share one copy.
 	f := bytes.Clone(frame)
+	if ws.floorBy.IsZero() {
+		room.floor.Lock() // another member's message ends first
+	}
+	toAll(f, nil)
+	switch {
+	case last:
+		ws.giveFloor()
+	case ws.floorBy.IsZero(): // the rest is still to come
+		ws.floorBy = time.Now().Add(floorTimeout)
+		ws.setReadDeadline(ws.readBy) // now no later than floorBy
+	}
+	return nil
+}
+
+// awaitTaken waits until the writer takes a frame from ws's queue, and
+// while ws holds the floor, only until floorBy: false if it came first.
+func (ws *websocket) awaitTaken() bool {
+	if ws.floorBy.IsZero() {
+		<-ws.taken
+		return true
+	}
+	t := time.NewTimer(time.Until(ws.floorBy))
+	defer t.Stop()
+	select {
+	case <-ws.taken:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// toAll puts a frame in the queue of every member but skip (nil: none),
+// and never waits for one: a member whose queue is full is dropped
+// instead. Holding the room's lock puts the frames in the same order in
+// every queue.
+func toAll(f []byte, skip *websocket) {
 	room.Lock()
 	defer room.Unlock()
 	for m := range room.members {
-		if m.dropBy.Load() != 0 {
+		if m == skip || m.dropBy.Load() != 0 {
 			continue // on its way out
 		}
 		select {
@@ -136,8 +201,29 @@ func (ws *websocket) broadcast(frame []byte) {
 	}
 }
 
+// giveFloor gives the floor back after a message's last frame.
+func (ws *websocket) giveFloor() {
+	if !ws.floorBy.IsZero() {
+		ws.floorBy = time.Time{}
+		ws.setReadDeadline(ws.readBy) // the one floorBy may have brought forward
+	}
+	room.floor.Unlock()
+}
+
+// yieldFloor gives the floor back if ws holds it in the middle of a
+// message, as it stops: the room ends the message first, since a member
+// must not get a new message before the last one's final fragment. ws
+// itself gets a close frame, or nothing, next: a close may come in the
+// middle of a message (section 5.4).
+func (ws *websocket) yieldFloor() {
+	if !ws.floorBy.IsZero() {
+		toAll(endFrame, ws) // the queues may share it: nobody writes to it
+		ws.giveFloor()
+	}
+}
+
 // drop closes a member that cannot keep up, with 1008 and tooSlow. It
-// runs where nothing may wait (in broadcast, or the writer), so, like
+// runs where nothing may wait (in toAll, or the writer), so, like
 // goAway, it only sets deadlines: one in the past wakes the member's
 // goroutine from any read, and readErr turns that into the close. The
 // writer skips the data frames still queued. The frame being written
@@ -153,16 +239,19 @@ func (ws *websocket) drop() {
 	ws.c.SetReadDeadline(aLongTimeAgo)
 }
 
-// join makes ws a member of the room and starts its writer; leave undoes
-// both, and returns once the writer has stopped.
+// join starts ws's writer and makes ws a member of the room, between two
+// messages: one that came in during a message would get its end without
+// its start. leave undoes both, and returns once the writer has stopped.
 func (ws *websocket) join() {
 	ws.queue, ws.taken = make(chan []byte, queueLen), make(chan struct{}, 1)
 	ws.closeDone = make(chan struct{})
 	ws.left, ws.done = make(chan struct{}), make(chan struct{})
 	go ws.writer()
+	room.floor.Lock()
 	room.Lock()
 	room.members[ws] = struct{}{}
 	room.Unlock()
+	room.floor.Unlock()
 }
 
 func (ws *websocket) leave() {
@@ -221,12 +310,12 @@ func (ws *websocket) serve() error {
 	for {
 		h, err := ws.nextFrame()
 		if err != nil {
-			return ws.fail(err)
+			return ws.end(err)
 		}
 		if h.opcode.isControl() {
 			done, err := ws.control(h)
 			if err != nil {
-				return ws.fail(err)
+				return ws.end(err)
 			}
 			if done { // we answered the peer's close: the end
 				ws.awaitClose()
@@ -235,9 +324,17 @@ func (ws *websocket) serve() error {
 			continue
 		}
 		if err := ws.echo(h); err != nil {
-			return ws.fail(err)
+			return ws.end(err)
 		}
 	}
+}
+
+// end fails the connection (fail, control.go) once ws has given the
+// floor back: fail's closing handshake may wait seconds for the peer,
+// and an error that is not a closeError sends no close frame.
+func (ws *websocket) end(err error) error {
+	ws.yieldFloor()
+	return ws.fail(err)
 }
 
 // nextFrame waits for the next frame (pinging a quiet peer), reads its
@@ -284,7 +381,7 @@ func (ws *websocket) waitForFrame() error {
 		switch {
 		case err == nil:
 			return nil
-		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load() || ws.dropBy.Load() != 0:
+		case !errors.Is(err, os.ErrDeadlineExceeded) || ws.goingAway.Load() || ws.dropBy.Load() != 0 || ws.overFloor():
 			return ws.readErr(err)
 		case ws.ping == 0:
 			ws.readBy = time.Now().Add(frameTimeout) // quiet is fine without pings
@@ -314,10 +411,14 @@ func (ws *websocket) readWait() time.Duration {
 	return frameTimeout
 }
 
-// setReadDeadline sets the read deadline, unless goAway or drop has
-// asked for one in the past: they may run between any two lines of this
-// goroutine, and a later deadline must not undo theirs.
+// setReadDeadline sets the read deadline, no later than floorBy while ws
+// holds the floor, unless goAway or drop has asked for one in the past:
+// they may run between any two lines of this goroutine, and a later
+// deadline must not undo theirs.
 func (ws *websocket) setReadDeadline(t time.Time) error {
+	if !ws.floorBy.IsZero() && t.After(ws.floorBy) {
+		t = ws.floorBy
+	}
 	ws.c.SetReadDeadline(t)
 	if ws.goingAway.Load() || ws.dropBy.Load() != 0 {
 		ws.c.SetReadDeadline(aLongTimeAgo)
@@ -336,7 +437,8 @@ func (ws *websocket) setWriteDeadline(t time.Time) error {
 }
 
 // readErr explains a failed read: Ctrl-C's deadline becomes a close
-// with 1001, drop's a close with 1008; anything else stays what it was.
+// with 1001, drop's and floorBy's a close with 1008; anything else stays
+// what it was.
 func (ws *websocket) readErr(err error) error {
 	switch {
 	case !errors.Is(err, os.ErrDeadlineExceeded):
@@ -344,16 +446,40 @@ func (ws *websocket) readErr(err error) error {
 		return &closeError{closeGoingAway, "the server is shutting down"}
 	case ws.dropBy.Load() != 0:
 		return &closeError{closePolicy, tooSlow}
+	case ws.overFloor():
+		return &closeError{closePolicy, fmt.Sprintf("a message held the room up for more than %v", floorTimeout)}
 	}
 	return err
 }
 
+// overFloor reports whether ws has held the floor past floorBy.
+func (ws *websocket) overFloor() bool {
+	return !ws.floorBy.IsZero() && !time.Now().Before(ws.floorBy)
+}
+
 // writeFrame sends serve's control frames (writeControl): a copy goes in
 // the queue behind the room's frames, and a close frame is waited for,
-// as fail and the closing handshake need it out before they go on.
+// as fail and the closing handshake need it out before they go on. The
+// room waits for none of it: a close frame, ws's last, gives the floor
+// back first, and a ping or pong that finds the queue full while ws
+// holds the floor drops ws.
 func (ws *websocket) writeFrame(frame []byte) error {
-	ws.queue <- bytes.Clone(frame) // a full queue: wait for our own peer, or for drop's deadline
-	if opcode(frame[0]&opBits) != opClose {
+	op := opcode(frame[0] & opBits)
+	if op == opClose {
+		ws.yieldFloor()
+	}
+	f := bytes.Clone(frame)
+	if ws.floorBy.IsZero() {
+		ws.queue <- f // a full queue: wait for our own peer, or for drop's deadline
+	} else {
+		select {
+		case ws.queue <- f:
+		default:
+			ws.drop()
+			return &closeError{closePolicy, tooSlow}
+		}
+	}
+	if op != opClose {
 		return nil
 	}
 	<-ws.closeDone
