@@ -20,18 +20,9 @@ import (
 // when Chromium is not installed, unless WIRETEST_REQUIRE_TOOLS is set
 // (CI), where it fails.
 func TestBrowser(t *testing.T) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
+	browser := wiretest.FindChromium()
 	if browser == "" {
-		if os.Getenv(wiretest.RequireEnv) != "" {
-			t.Fatalf("chromium is not installed, and %s says every tool is required", wiretest.RequireEnv)
-		}
-		t.Skip("skipping: this test needs chromium (Debian: apt-get install chromium), which is not installed")
+		wiretest.Missing(t, "chromium (Debian: apt-get install chromium)")
 	}
 	base := "http://" + startServer(t, builtinSite(t))
 

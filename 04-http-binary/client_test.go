@@ -146,10 +146,7 @@ func TestNetHTTPClient(t *testing.T) {
 // installed, unless WIRETEST_REQUIRE_TOOLS is set (CI), where it fails.
 func TestCurl(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv(wiretest.RequireEnv) != "" {
-			t.Fatalf("curl is not installed, and %s says every tool is required", wiretest.RequireEnv)
-		}
-		t.Skip("skipping: this test needs curl, which is not installed")
+		wiretest.Missing(t, "curl")
 	}
 	base := "http://" + startServer(t, builtinSite(t))
 	dir := t.TempDir()

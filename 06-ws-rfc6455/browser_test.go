@@ -22,10 +22,7 @@ import (
 func TestBrowser(t *testing.T) {
 	browser := wiretest.FindChromium()
 	if browser == "" {
-		if os.Getenv(wiretest.RequireEnv) != "" {
-			t.Fatalf("chromium is not installed, and %s says every tool is required", wiretest.RequireEnv)
-		}
-		t.Skip("skipping: this test needs chromium (Debian: apt-get install chromium), which is not installed")
+		wiretest.Missing(t, "chromium (Debian: apt-get install chromium)")
 	}
 	// "localhost", not 127.0.0.1: the page's Origin must match the Host.
 	addr, _ := startServer(t, nil)

@@ -326,10 +326,7 @@ func findNginx(t *testing.T) string {
 	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
 		return "/usr/sbin/nginx" // not in PATH for users other than root
 	}
-	if os.Getenv(wiretest.RequireEnv) != "" {
-		t.Fatalf("nginx is not installed, and %s says every tool is required", wiretest.RequireEnv)
-	}
-	t.Skip("skipping: this test needs nginx (Debian: apt-get install nginx-light), which is not installed")
+	wiretest.Missing(t, "nginx (Debian: apt-get install nginx-light)")
 	return ""
 }
 

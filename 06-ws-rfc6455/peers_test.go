@@ -78,10 +78,7 @@ func findTool(t *testing.T, what string, env []string, probe []string, candidate
 			return c
 		}
 	}
-	if os.Getenv(wiretest.RequireEnv) != "" {
-		t.Fatalf("%s is not installed, and %s says every tool is required", what, wiretest.RequireEnv)
-	}
-	t.Skipf("skipping: this test needs %s, which is not installed", what)
+	wiretest.Missing(t, what)
 	return ""
 }
 

@@ -31,6 +31,9 @@ type Browser struct {
 	id   int // the last command's id
 }
 
+// chromium names the browser for Missing.
+const chromium = "chromium (Debian: apt-get install chromium)"
+
 // FindChromium returns the path of a Chromium-like browser, or "".
 func FindChromium() string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -233,10 +236,7 @@ func cmdBrowse(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	path := FindChromium()
 	if path == "" {
-		if os.Getenv(RequireEnv) != "" {
-			ts.Fatalf("chromium is not installed, and %s says every tool is required", RequireEnv)
-		}
-		getState(ts).t.Skip("skipping: this script needs chromium (Debian: apt-get install chromium), which is not installed")
+		Missing(scriptT{ts}, chromium)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+startTimeout)
 	defer cancel()

@@ -18,10 +18,7 @@ import (
 func TestBrowserWaits(t *testing.T) {
 	path := FindChromium()
 	if path == "" {
-		if os.Getenv(RequireEnv) != "" {
-			t.Fatalf("chromium is not installed, and %s says every tool is required", RequireEnv)
-		}
-		t.Skip("skipping: this test needs chromium (Debian: apt-get install chromium), which is not installed")
+		Missing(t, chromium)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

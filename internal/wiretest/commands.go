@@ -576,10 +576,7 @@ func cmdRequire(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for _, tool := range args {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv(RequireEnv) != "" {
-				ts.Fatalf("%s is not installed, and %s says every tool is required", tool, RequireEnv)
-			}
-			getState(ts).t.Skip(fmt.Sprintf("skipping: this script needs %s, which is not installed", tool))
+			Missing(scriptT{ts}, tool)
 		}
 	}
 }

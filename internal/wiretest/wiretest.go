@@ -36,6 +36,32 @@ var (
 // (curl, chromium, …) from a skipped test into a failed one. CI sets it.
 const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 
+// Missing is what a test does when a tool it needs is not installed: it
+// skips, or fails if RequireEnv says every tool is required. what names
+// the tool, and how to get it: "chromium (Debian: apt-get install chromium)".
+func Missing(t TB, what string) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatal(fmt.Sprintf("%s is not installed, and %s says every tool is required", what, RequireEnv))
+	}
+	t.Skip(fmt.Sprintf("skipping: %s is needed, and not installed", what))
+}
+
+// TB is what Missing needs of a test: a *testing.T, or a script's.
+type TB interface {
+	Fatal(args ...any)
+	Skip(args ...any)
+}
+
+// scriptT lets Missing skip a script, or fail it at the line that needed
+// the tool.
+type scriptT struct{ ts *testscript.TestScript }
+
+func (s scriptT) Fatal(args ...any) { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s scriptT) Skip(args ...any)  { getState(s.ts).t.Skip(args...) }
+
 // Main registers the lesson's main function as the script command named
 // after the lesson's folder (for example "01-echo"), and the commands
 // given to [Command], then runs the tests. Call it from the lesson's
