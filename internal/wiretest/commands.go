@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -574,11 +575,34 @@ func cmdRequire(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 || neg {
 		ts.Fatalf("usage: require tool...")
 	}
+	var missing []string
 	for _, tool := range args {
 		if _, err := exec.LookPath(tool); err != nil {
-			Missing(scriptT{ts}, tool)
+			missing = append(missing, HowToGet(tool))
 		}
 	}
+	if len(missing) > 0 {
+		Missing(scriptT{ts}, strings.Join(missing, "; "))
+	}
+}
+
+// howToGet says where the tools that scripts require come from.
+var howToGet = map[string]string{
+	"curl":     "Debian: apt-get install curl; macOS: it comes with the system; Windows: winget install cURL.cURL",
+	"chromium": "Debian: apt-get install chromium; macOS: brew install --cask chromium; Windows: winget install Hibbiki.Chromium",
+	"node":     "with its ws module; Debian: apt-get install node-ws; elsewhere: nodejs.org, then npm install ws",
+	"python3":  "with its websockets module; Debian: apt-get install python3-websockets; elsewhere: python.org, then pip install websockets",
+	"perl":     "with Protocol::WebSocket; Debian: apt-get install libprotocol-websocket-perl",
+	"nginx":    "Debian: apt-get install nginx-light; macOS: brew install nginx",
+}
+
+// HowToGet names tool (a command or a path such as /usr/bin/python3)
+// with how to install it, for Missing.
+func HowToGet(tool string) string {
+	if how, ok := howToGet[filepath.Base(tool)]; ok {
+		return tool + " (" + how + ")"
+	}
+	return tool
 }
 
 func flags(name string) (*flag.FlagSet, *time.Duration) {

@@ -39,11 +39,18 @@ const RequireEnv = "WIRETEST_REQUIRE_TOOLS"
 // Missing is what a test does when a tool it needs is not installed: it
 // skips, or fails if RequireEnv says every tool is required. what names
 // the tool, and how to get it: "chromium (Debian: apt-get install chromium)".
+//
+// An exercise's check (-exercise=NAME) never skips: a check that could
+// not run must not read as a pass, so it fails with a line that starts
+// NOT CHECKED and says what to install.
 func Missing(t TB, what string) {
 	if h, ok := t.(interface{ Helper() }); ok {
 		h.Helper()
 	}
-	if os.Getenv(RequireEnv) != "" {
+	switch {
+	case *exercise != "":
+		t.Fatal(fmt.Sprintf("NOT CHECKED: the check for exercise %s needs what is not installed here: %s. Install it, then run the check again", *exercise, what))
+	case os.Getenv(RequireEnv) != "":
 		t.Fatal(fmt.Sprintf("%s is not installed, and %s says every tool is required", what, RequireEnv))
 	}
 	t.Skip(fmt.Sprintf("skipping: %s is needed, and not installed", what))
