@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/rogpeppe/go-internal/diff"
 )
 
 // A lesson's README.md shows code and wire transcripts; CheckReadme keeps
@@ -159,6 +158,32 @@ func CheckReadme(md string, l *Lesson) []error {
 	return errs
 }
 
+// UpdateDiffStats returns md with every block after a <!-- diffstat -->
+// line replaced by what l.DiffStat says now (go test ./internal/...
+// -update).
+func UpdateDiffStats(md string, l *Lesson) (string, error) {
+	blocks, err := Blocks(md)
+	if err != nil {
+		return "", err
+	}
+	lines := strings.SplitAfter(md, "\n")
+	// From the last block up, so that the line numbers above stay true.
+	for _, b := range slices.Backward(blocks) {
+		if b.Diff == "" {
+			continue
+		}
+		want, err := l.DiffStat(b.Diff)
+		if err != nil {
+			return "", fmt.Errorf("line %d: <!-- diffstat: %s -->: %v", b.Line, b.Diff, err)
+		}
+		start := b.Line // the block's first line of text (b.Line counts from 1)
+		end := start + strings.Count(b.Text, "\n")
+		lines = slices.Replace(lines, start, end, strings.SplitAfter(strings.TrimSuffix(want, "\n"), "\n")...)
+		lines[start+strings.Count(want, "\n")-1] += "\n"
+	}
+	return strings.Join(lines, ""), nil
+}
+
 func inAny(files map[string]string, s string) bool {
 	for _, f := range files {
 		if strings.Contains(f, s) {
@@ -169,14 +194,17 @@ func inAny(files map[string]string, s string) bool {
 }
 
 // DiffStat says how the lesson folder newDir differs from oldDir, file by
-// file, as `diff -r oldDir newDir` would find, leaving out the lesson
-// texts (*.md): one line for each file that differs, in order of name,
+// file, leaving out the lesson texts (*.md): one line for each file that
+// differs, in order of name, with the lines added and removed that
+// `git diff --no-index --numstat oldDir newDir` prints for it,
 //
 //	client.go    +40 -25
 //	encoding.go  new, 309 lines
 //	idle.go      gone
 //
-// and last a line naming the files that are the same in both.
+// and last a line naming the files that are the same in both. The
+// counts are git's own: a shortest diff has fewer lines in places, and a
+// reader checks the text with git.
 func DiffStat(oldDir, newDir string) (string, error) {
 	oldFiles, err := lessonFiles(oldDir)
 	if err != nil {
@@ -193,6 +221,10 @@ func DiffStat(oldDir, newDir string) (string, error) {
 		}
 	}
 	slices.Sort(names)
+	numstat, err := gitNumstat(oldDir, newDir)
+	if err != nil {
+		return "", err
+	}
 	width := 0
 	for _, name := range names {
 		if oldFiles[name] != newFiles[name] {
@@ -218,18 +250,7 @@ func DiffStat(oldDir, newDir string) (string, error) {
 		case !isText(o) || !isText(n):
 			what = "changed"
 		default:
-			var added, removed int
-			d := diff.Diff("old", []byte(o), "new", []byte(n))
-			for line := range strings.Lines(string(d)) {
-				switch {
-				case strings.HasPrefix(line, "+++ "), strings.HasPrefix(line, "--- "):
-				case strings.HasPrefix(line, "+"):
-					added++
-				case strings.HasPrefix(line, "-"):
-					removed++
-				}
-			}
-			what = fmt.Sprintf("+%d -%d", added, removed)
+			what = numstat[name]
 		}
 		fmt.Fprintf(&b, "%-*s  %s\n", width, name, what)
 	}
@@ -237,6 +258,37 @@ func DiffStat(oldDir, newDir string) (string, error) {
 		fmt.Fprintf(&b, "the same: %s\n", strings.Join(same, " "))
 	}
 	return b.String(), nil
+}
+
+// gitNumstat returns "+ADDED -REMOVED" by file name, relative to the
+// two folders, as git diff --no-index --numstat counts them.
+func gitNumstat(oldDir, newDir string) (map[string]string, error) {
+	cmd := exec.Command("git", "-c", "diff.algorithm=myers", "diff", "--no-index", "--numstat", "--no-renames", "--", oldDir, newDir)
+	out, err := cmd.Output()
+	if len(out) == 0 {
+		return nil, fmt.Errorf("git diff --no-index --numstat %s %s: %v (git counts the lines of a diff stat)", oldDir, newDir, err)
+	}
+	oldDir, newDir = filepath.ToSlash(oldDir), filepath.ToSlash(newDir)
+	stats := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		// ADDED, REMOVED and the path: a/{01-x => 02-y}/main.go;
+		// /dev/null => a/02-y/new.go; a/01-x/old.go => /dev/null.
+		f := strings.SplitN(strings.TrimSuffix(line, "\n"), "\t", 3)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("git diff --numstat printed %q", line)
+		}
+		name := f[2]
+		if _, after, ok := strings.Cut(name, "}/"); ok {
+			name = after
+		} else if o, n, ok := strings.Cut(name, " => "); ok {
+			name = strings.TrimPrefix(strings.TrimPrefix(n, newDir+"/"), oldDir+"/")
+			if n == "/dev/null" {
+				name = strings.TrimPrefix(o, oldDir+"/")
+			}
+		}
+		stats[name] = "+" + f[0] + " -" + f[1]
+	}
+	return stats, nil
 }
 
 // lessonFiles reads the files of a lesson folder but its texts (*.md),

@@ -45,12 +45,25 @@ func lessonTexts(t *testing.T, dir string) (map[string]string, *Lesson) {
 }
 
 // TestReadmes checks that every Go excerpt and wire transcript in every
-// lesson's README is still what the code and the scripts say.
+// lesson's README is still what the code and the scripts say. With
+// -update it first rewrites the diff stats to what the lessons are now.
 func TestReadmes(t *testing.T) {
 	for _, dir := range lessonDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			texts, l := lessonTexts(t, dir)
 			for page, md := range texts {
+				if *update {
+					updated, err := UpdateDiffStats(md, l)
+					if err != nil {
+						t.Fatalf("%s/%s %v", filepath.Base(dir), page, err)
+					}
+					if updated != md {
+						if err := os.WriteFile(filepath.Join(dir, page), []byte(updated), 0o644); err != nil {
+							t.Fatal(err)
+						}
+						md = updated
+					}
+				}
 				for _, err := range CheckReadme(md, l) {
 					t.Errorf("%s/%s %v", filepath.Base(dir), page, err)
 				}
