@@ -18,7 +18,10 @@ import (
 //   - every ```go block is a verbatim piece of one of the lesson's .go files;
 //   - every block right after a <!-- wire: NAME.txtar --> line is a verbatim
 //     piece of that script in testdata/LESSON, normally a golden file the
-//     script compares the wire bytes with, so the test produced it;
+//     script compares the wire bytes with, so the test produced it; and
+//     the text before it shows the flags the script's server ran with
+//     (-trace only where the block shows trace lines), since a reader
+//     who runs the lesson without them gets other bytes;
 //   - every block right after a <!-- diffstat: PREV --> line is what
 //     [DiffStat] says of the lesson folder PREV (the lesson before) and
 //     this one, so that "what changed" is what did;
@@ -135,6 +138,8 @@ func CheckReadme(md string, l *Lesson) []error {
 				errs = append(errs, fmt.Errorf("line %d: <!-- wire: %s -->: no such script", b.Line, b.Wire))
 			} else if !strings.Contains(script, b.Text) {
 				errs = append(errs, fmt.Errorf("line %d: transcript is not in %s (run the tests with -update, then copy the golden output):\n%s", b.Line, b.Wire, b.Text))
+			} else if missing := unshownFlags(md, b, script); len(missing) > 0 {
+				errs = append(errs, fmt.Errorf("line %d: %s starts the server with %s, which the text before the transcript does not show: a reader without it gets other bytes", b.Line, b.Wire, strings.Join(missing, ", ")))
 			}
 		case b.Diff != "":
 			if l.DiffStat == nil {
@@ -182,6 +187,54 @@ func UpdateDiffStats(md string, l *Lesson) (string, error) {
 		lines[start+strings.Count(want, "\n")-1] += "\n"
 	}
 	return strings.Join(lines, ""), nil
+}
+
+// flagWindow is how many lines before a transcript the text must show
+// the flags its script started the server with.
+const flagWindow = 40
+
+// unshownFlags returns the flags of the serve command that made block b
+// (the last one before the block's text in the script, or before the
+// first command that reads the golden file the block is) that the
+// flagWindow lines of md before the block do not show, each as it would
+// be typed: -name or -name value.
+func unshownFlags(md string, b Block, script string) []string {
+	at := strings.Index(script, b.Text)
+	// In a golden file, the command that reads the file made it.
+	if i := strings.LastIndex(script[:at+len("-- ")], "\n-- "); i >= 0 {
+		name, _, _ := strings.Cut(script[i+len("\n-- "):], " --\n")
+		if use := strings.Index(script, " "+name+"\n"); use >= 0 && use < at {
+			at = use
+		}
+	}
+	var serve []string
+	for line := range strings.Lines(script[:at]) {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.HasPrefix(f[0], "[") {
+			f = f[1:] // a condition
+		}
+		if len(f) > 0 && f[0] == "serve" {
+			serve = f[1:]
+		}
+	}
+	lines := strings.Split(md, "\n")
+	before := strings.Join(lines[max(0, b.Line-1-flagWindow):b.Line-1], "\n")
+	var missing []string
+	for i := 0; i < len(serve); i++ {
+		flag := serve[i]
+		if i+1 < len(serve) && !strings.HasPrefix(serve[i+1], "-") {
+			i++
+			flag += " " + strings.Trim(serve[i], "'")
+		}
+		traced := strings.Contains(b.Text, " <- ") || strings.Contains(b.Text, " -> ")
+		if flag == "-trace" && !traced {
+			continue // the block does not show what -trace adds
+		}
+		if !strings.Contains(before, flag) {
+			missing = append(missing, flag)
+		}
+	}
+	return missing
 }
 
 func inAny(files map[string]string, s string) bool {

@@ -112,7 +112,10 @@ func TestReadmeDrift(t *testing.T) {
 func TestCheckReadme(t *testing.T) {
 	l := &Lesson{
 		Sources: map[string]string{"main.go": "package main\n\nfunc main() {\n\tprintln(1)\n}\n"},
-		Scripts: map[string]string{"a.txtar": "recv -n 3 c\ncmp stdout a.want\n-- a.want --\nhi\\n\n"},
+		Scripts: map[string]string{
+			"a.txtar": "recv -n 3 c\ncmp stdout a.want\n-- a.want --\nhi\\n\n",
+			"f.txtar": "serve\nrecv c\ncmp stdout f.want\nserve -head-timeout 1s -trace\nrecv c\ncmp stdout g.want\n-- f.want --\nho\\n\n-- g.want --\n#1 -> hey\\n\n",
+		},
 		DiffStat: func(prev string) (string, error) {
 			if prev != "01-a" {
 				return "", fmt.Errorf("no lesson %s", prev)
@@ -136,6 +139,10 @@ func TestCheckReadme(t *testing.T) {
 		{"drifted diffstat", "<!-- diffstat: 01-a -->\n```text\nmain.go  +2 -1\n```\n", 1},
 		{"diffstat of no lesson", "<!-- diffstat: 00-b -->\n```text\nmain.go  +1 -1\n```\n", 1},
 		{"unclosed", "```go\nfunc main() {\n", 1},
+		{"default flags", "<!-- wire: f.txtar -->\n```text\nho\\n\n```\n", 0},
+		{"flags not shown", "<!-- wire: f.txtar -->\n```text\n#1 -> hey\\n\n```\n", 1},
+		{"flags shown", "With `-head-timeout 1s -trace`:\n<!-- wire: f.txtar -->\n```text\n#1 -> hey\\n\n```\n", 0},
+		{"-trace not shown", "With `-head-timeout 1s`:\n<!-- wire: f.txtar -->\n```text\n#1 -> hey\\n\n```\n", 1},
 	}
 	for _, tt := range tests {
 		if got := CheckReadme(tt.md, l); len(got) != tt.errs {
