@@ -11,6 +11,7 @@ import (
 	"log"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -54,9 +55,15 @@ func traced(c io.ReadWriter, id int64, on bool) (io.Reader, io.Writer) {
 	return tracer{id: id, arrow: "<-", r: c}, tracer{id: id, arrow: "->", w: c}
 }
 
-// escape shows bytes as text a reader can check byte by byte: printable
-// UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
+// escape shows bytes as text a reader can check byte by byte: \r, \n,
+// \t and \\ as in Go; other printable ASCII as itself; characters from
+// U+0080 up as themselves only when all of p is valid UTF-8, and then
+// not the combining marks, which would draw on top of the character
+// before them; every other byte as \xHH. Bytes that are not text (a key,
+// a hash, a binary file) are seldom valid UTF-8, so they show as \xHH
+// instead of as stray letters.
 func escape(p []byte) string {
+	text := utf8.Valid(p)
 	var b strings.Builder
 	for len(p) > 0 {
 		r, size := utf8.DecodeRune(p)
@@ -69,7 +76,8 @@ func escape(p []byte) string {
 			b.WriteString(`\n`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
+		case r < utf8.RuneSelf && strconv.IsPrint(r),
+			text && strconv.IsPrint(r) && !unicode.In(r, unicode.Mn, unicode.Me):
 			b.Write(p[:size])
 		default:
 			for _, c := range p[:size] {

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // lessonDirs returns the lesson folders of the repository (01-echo, …).
@@ -208,5 +212,63 @@ func TestNoOutsideReferences(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestNoHiddenRunes: no golden output of a script (a file that cmp
+// compares with) and no transcript in a lesson's texts shows a character
+// that hides what it is: a combining mark (it draws on the character
+// before it), a format character (invisible), private use or unassigned.
+// Escape and the lessons' -trace show such bytes as \xHH.
+func TestNoHiddenRunes(t *testing.T) {
+	hidden := func(s string) (rune, bool) {
+		for _, r := range s {
+			if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Co) || r >= utf8.RuneSelf && !unicode.IsGraphic(r) {
+				return r, true
+			}
+		}
+		return 0, false
+	}
+	scripts, err := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "exercises", "*.txtar"))
+	checked := 0
+	for _, name := range append(scripts, more...) {
+		ar, err := txtar.ParseFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range ar.Files {
+			if !regexp.MustCompile(`(?m)^\s*(\[[^]]*\]\s*)?!?\s*cmp(env)? (stdout|stderr) ` + regexp.QuoteMeta(f.Name) + `\s*$`).Match(ar.Comment) {
+				continue // an input, not golden output
+			}
+			checked++
+			if r, ok := hidden(string(f.Data)); ok {
+				t.Errorf("%s: golden file %s shows %U unescaped", name, f.Name, r)
+			}
+		}
+	}
+	for _, dir := range lessonDirs(t) {
+		texts, _ := lessonTexts(t, dir)
+		for page, md := range texts {
+			blocks, err := Blocks(md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range blocks {
+				if b.Info != "text" {
+					continue
+				}
+				checked++
+				if r, ok := hidden(b.Text); ok {
+					t.Errorf("%s/%s line %d: transcript shows %U unescaped", filepath.Base(dir), page, b.Line, r)
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d golden files and transcripts checked; the globs have gone wrong", checked)
 	}
 }

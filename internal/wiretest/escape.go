@@ -1,50 +1,73 @@
 package wiretest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Escape shows bytes as text that can be checked byte by byte, in the
-// format the lessons' -trace flag uses: printable UTF-8 as itself; \r, \n,
-// \t and \\ as in Go; every other byte as \xHH. A line break follows each
-// \n, so that a multi-line message reads as lines:
+// format the lessons' -trace flag uses: \r, \n, \t and \\ as in Go;
+// other printable ASCII as itself; characters from U+0080 up as
+// themselves only in a line that is valid UTF-8, and never a combining
+// mark (it would draw on top of the character before it); every other
+// byte as \xHH. A line break follows each \n, so that a multi-line
+// message reads as lines:
 //
 //	"GET / HTTP/1.1\r\nHost: x\r\n\r\n" → GET / HTTP/1.1\r\n
 //	                                       Host: x\r\n
 //	                                       \r\n
 //
+// Bytes that are not text (a key, a hash, compressed or random data) are
+// seldom valid UTF-8, so they show as \xHH rather than as stray letters:
+//
+//	"\xb4\xc8\x8b\x14" → \xb4\xc8\x8b\x14   (not \xb4ȋ\x14)
+//
 // The result ends in a line break unless it is empty.
 func Escape(p []byte) string {
 	var b strings.Builder
-	for len(p) > 0 {
-		r, size := utf8.DecodeRune(p)
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\n':
-			b.WriteString("\\n\n")
-		case r == '\t':
-			b.WriteString(`\t`)
-		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
-			b.Write(p[:size])
-		default:
-			for _, c := range p[:size] {
-				fmt.Fprintf(&b, `\x%02x`, c)
+	for line := range bytes.Lines(p) {
+		text := utf8.Valid(line)
+		for len(line) > 0 {
+			r, size := utf8.DecodeRune(line)
+			switch {
+			case r == '\\':
+				b.WriteString(`\\`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r == '\n':
+				b.WriteString("\\n\n")
+			case r == '\t':
+				b.WriteString(`\t`)
+			case IsShown(r, text):
+				b.Write(line[:size])
+			default:
+				for _, c := range line[:size] {
+					fmt.Fprintf(&b, `\x%02x`, c)
+				}
 			}
+			line = line[size:]
 		}
-		p = p[size:]
 	}
 	if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// IsShown reports whether Escape shows r as itself, in a line that is
+// valid UTF-8 (text) or not: printable ASCII always; a printable
+// character from U+0080 up in text only, and never a combining mark.
+func IsShown(r rune, text bool) bool {
+	if r < utf8.RuneSelf {
+		return strconv.IsPrint(r)
+	}
+	return text && strconv.IsPrint(r) && !unicode.In(r, unicode.Mn, unicode.Me)
 }
 
 // Unescape turns a script argument written with Go escapes into bytes:

@@ -69,6 +69,17 @@ func TestEscape(t *testing.T) {
 		{"\xe6\xb1", "\\xe6\\xb1\n"},          // half a character
 		{"\ufeffBOM", "\\xef\\xbb\\xbfBOM\n"}, // printable runes only
 		{"\ufffd", "\ufffd\n"},                // a real U+FFFD is printable
+		// Not text: a line that is not valid UTF-8 shows every byte from
+		// 0x80 up as \xHH, even where a few of them spell a character.
+		{"\xb4\xc8\x8b\x14`{\xa3\xb6", "\\xb4\\xc8\\x8b\\x14`{\\xa3\\xb6\n"},
+		{"\x81\x05é", "\\x81\\x05\\xc3\\xa9\n"},
+		// Each line is judged alone: a binary line does not hide the text
+		// of the next.
+		{"\xff\nHànyǔ", "\\xff\\n\nHànyǔ\n"},
+		// A combining mark (U+030C) would draw on the character before it.
+		{"u\u030c", "u\\xcc\\x8c\n"},
+		// Invisible format characters and private use.
+		{"a\u200bb\ue000", "a\\xe2\\x80\\x8bb\\xee\\x80\\x80\n"},
 	}
 	for _, tt := range tests {
 		if got := Escape([]byte(tt.in)); got != tt.want {
