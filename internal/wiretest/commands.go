@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -244,6 +245,7 @@ func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
 // conn is a connection the script opened.
 type conn struct {
 	c     *net.TCPConn
+	tls   *tls.Conn // TLS over c, after tlsdial; or nil
 	r     *bufio.Reader
 	local string     // local address, as the server logs it
 	bg    chan error // result of a background sendrand, or nil
@@ -368,7 +370,7 @@ func writeChunks(c *conn, data []byte, chunk int, pause time.Duration) error {
 	for len(data) > 0 {
 		n := min(chunk, len(data))
 		c.c.SetWriteDeadline(time.Now().Add(defaultTimeout))
-		if _, err := c.c.Write(data[:n]); err != nil {
+		if _, err := c.stream().Write(data[:n]); err != nil {
 			return err
 		}
 		data = data[n:]
@@ -399,7 +401,7 @@ func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	write := func() error {
 		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
-		_, err := io.Copy(c.c, randReader(n, *seed))
+		_, err := io.Copy(c.stream(), randReader(n, *seed))
 		return err
 	}
 	if *bg {
@@ -540,7 +542,7 @@ func cmdShut(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	c := getConn(ts, args[0])
 	ts.Check(c.waitSend())
-	ts.Check(c.c.CloseWrite())
+	ts.Check(c.closeWrite())
 }
 
 // reset name
