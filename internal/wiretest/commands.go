@@ -674,7 +674,8 @@ func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
 // peakrss [-max size [-for d]]
 //
 // prints the running server's peak resident memory, the VmHWM line of
-// /proc/PID/status (so Linux only: elsewhere it skips the script). With
+// /proc/PID/status (so Linux only: elsewhere it skips the script, or
+// fails it as Missing does). With
 // -max it fails when the peak is over size (bytes, or with KiB, MiB or
 // GiB: 64MiB), and with -for it watches the peak for d and fails as soon
 // as it goes over: memory that a server takes a moment to allocate shows.
@@ -715,7 +716,7 @@ func (st *state) peakRSS(ts *testscript.TestScript) int64 {
 	pid := st.srv.cmd.Process.Pid
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
-		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+		Missing(scriptT{ts}, "Linux: peakrss reads the server's peak memory from /proc/PID/status, which only Linux has")
 	}
 	ts.Check(err)
 	for line := range strings.SplitSeq(string(status), "\n") {
