@@ -125,7 +125,8 @@ func deflateEcho(c *conn, addr string, text, payload []byte) error {
 	}
 	var echo []byte
 	compressed := false
-	for first := true; ; first = false {
+	for i := 1; ; i++ {
+		first := i == 1
 		b0, p, err := readServerFrame(c.r, int64(len(payload)+len(text)+64))
 		if err != nil {
 			return fmt.Errorf("reading the echo of a compressed text of %d bytes: %v", len(text), err)
@@ -134,8 +135,13 @@ func deflateEcho(c *conn, addr string, text, payload []byte) error {
 		if !first {
 			wantOp = 0x0
 		}
-		if b0&0x0f != wantOp || (!first && b0&0x40 != 0) {
-			return fmt.Errorf("the echo of a compressed text of %d bytes came in a frame that begins %#02x", len(text), b0)
+		switch {
+		case b0&0x0f == 0x8:
+			return fmt.Errorf("a compressed text of %d bytes was answered with a close frame, %s", len(text), Escape(p))
+		case b0&0x0f != wantOp:
+			return fmt.Errorf("frame %d of the echo of a compressed text of %d bytes has the opcode %x, not %x", i, len(text), b0&0x0f, wantOp)
+		case !first && b0&0x40 != 0:
+			return fmt.Errorf("frame %d of the echo of a compressed text of %d bytes, a continuation, has RSV1 set: only a message's first frame says it is compressed (RFC 7692 section 6)", i, len(text))
 		}
 		if first {
 			compressed = b0&0x40 != 0
