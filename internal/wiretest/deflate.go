@@ -51,20 +51,26 @@ func cmdDeflateframe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(1)), clientFrame(0x80|0x40|op, payload), 0o644))
 }
 
-// deflatecrowd n name size
+// deflatecrowd [-utf8] n name size
 //
 // opens n WebSockets to $ADDR, one after another, named name1 … nameN,
 // each offering permessage-deflate and sending one compressed text
-// message of size pseudo-random letters (a different text each). It
+// message of size pseudo-random letters (a different text each), or with
+// -utf8 of size bytes of pseudo-random characters of one to four bytes
+// in UTF-8 (so that any cut of it is likely to split one). It
 // checks that the 101 agreed to the extension and that each echo, which
 // may be compressed or not, is the same text, and leaves the connections
 // open: whatever the server keeps for a connection after a message shows
 // in its memory (peakrss). Negated, it expects one of them to fail, and
 // prints why.
 func cmdDeflatecrowd(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 3 {
-		ts.Fatalf("usage: deflatecrowd n name size")
+	fs := flag.NewFlagSet("deflatecrowd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	multi := fs.Bool("utf8", false, "characters of one to four bytes, not letters")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 3 {
+		ts.Fatalf("usage: deflatecrowd [-utf8] n name size")
 	}
+	args = fs.Args()
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 1 {
 		ts.Fatalf("deflatecrowd: %q is not a number of connections", args[0])
@@ -76,6 +82,9 @@ func cmdDeflatecrowd(ts *testscript.TestScript, neg bool, args []string) {
 	st, addr := getState(ts), ts.Getenv("ADDR")
 	for i := 1; i <= n; i++ {
 		text, _ := io.ReadAll(letterReader(size, uint64(i)))
+		if *multi {
+			text = utf8Text(text)
+		}
 		payload, err := deflateMessage(bytes.NewReader(text))
 		ts.Check(err)
 		nc, err := net.DialTimeout("tcp", addr, defaultTimeout)
@@ -240,4 +249,23 @@ func letterReader(n int64, seed uint64) io.Reader {
 		p[i] = 'a' + p[i]%26
 	}
 	return bytes.NewReader(p)
+}
+
+// utf8Text turns pseudo-random letters into as many bytes of UTF-8 text
+// made of characters of one to four bytes (a, é, €, 😀), each picked by a
+// letter, the end filled with letters.
+func utf8Text(letters []byte) []byte {
+	chars := []string{"a", "\u00e9", "\u20ac", "\U0001f600"}
+	out := make([]byte, 0, len(letters))
+	for _, l := range letters {
+		c := chars[l%4]
+		if len(out)+len(c) > len(letters) {
+			c = "a"
+		}
+		if len(out) == len(letters) {
+			break
+		}
+		out = append(out, c...)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"io"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestDeflateMessage checks that what deflateframe sends inflates back,
@@ -40,6 +41,12 @@ func TestDeflateMessage(t *testing.T) {
 		f := clientFrame(0xc1, make([]byte, tc.n))
 		if string(f[:len(tc.head)]) != tc.head || len(f) != len(tc.head)+tc.n {
 			t.Errorf("%d bytes: frame begins %s, %d bytes in all", tc.n, Escape(f[:len(tc.head)]), len(f))
+		}
+	}
+	for _, n := range []int{0, 1, 5, 1000} {
+		text := utf8Text(must(io.ReadAll(letterReader(int64(n), 1))))
+		if len(text) != n || !utf8.Valid(text) || n == 1000 && bytes.Count(text, []byte("\U0001f600")) == 0 {
+			t.Errorf("utf8Text of %d letters: %q", n, text)
 		}
 	}
 	if a, b := must(io.ReadAll(letterReader(100, 1))), must(io.ReadAll(letterReader(100, 2))); bytes.Equal(a, b) || bytes.ContainsFunc(a, func(r rune) bool { return r < 'a' || r > 'z' }) {
