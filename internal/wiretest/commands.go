@@ -674,11 +674,11 @@ func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
 // peakrss [-max size [-for d]]
 //
 // prints the running server's peak resident memory, the VmHWM line of
-// /proc/PID/status (so Linux only: elsewhere it skips the script, or
-// fails it as Missing does). With
-// -max it fails when the peak is over size (bytes, or with KiB, MiB or
-// GiB: 64MiB), and with -for it watches the peak for d and fails as soon
-// as it goes over: memory that a server takes a moment to allocate shows.
+// /proc/PID/status (so Linux only: elsewhere it calls Missing, which
+// skips the script, or fails an exercise's check). With -max it fails
+// when the peak is over size (bytes, or with KiB, MiB or GiB: 64MiB), and
+// with -for it watches the peak for d and fails as soon as it goes over:
+// memory that a server takes a moment to allocate shows.
 // Negated, it expects the peak to go over size.
 func cmdPeakrss(ts *testscript.TestScript, neg bool, args []string) {
 	fs, _ := flags("peakrss")
