@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -244,6 +245,7 @@ func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
 // conn is a connection the script opened.
 type conn struct {
 	c     *net.TCPConn
+	tls   *tls.Conn // TLS over c, after tlsdial; or nil
 	r     *bufio.Reader
 	local string     // local address, as the server logs it
 	bg    chan error // result of a background sendrand, or nil
@@ -368,7 +370,7 @@ func writeChunks(c *conn, data []byte, chunk int, pause time.Duration) error {
 	for len(data) > 0 {
 		n := min(chunk, len(data))
 		c.c.SetWriteDeadline(time.Now().Add(defaultTimeout))
-		if _, err := c.c.Write(data[:n]); err != nil {
+		if _, err := c.stream().Write(data[:n]); err != nil {
 			return err
 		}
 		data = data[n:]
@@ -399,7 +401,7 @@ func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	write := func() error {
 		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
-		_, err := io.Copy(c.c, randReader(n, *seed))
+		_, err := io.Copy(c.stream(), randReader(n, *seed))
 		return err
 	}
 	if *bg {
@@ -540,7 +542,7 @@ func cmdShut(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	c := getConn(ts, args[0])
 	ts.Check(c.waitSend())
-	ts.Check(c.c.CloseWrite())
+	ts.Check(c.closeWrite())
 }
 
 // reset name
@@ -672,10 +674,11 @@ func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
 // peakrss [-max size [-for d]]
 //
 // prints the running server's peak resident memory, the VmHWM line of
-// /proc/PID/status (so Linux only: elsewhere it skips the script). With
-// -max it fails when the peak is over size (bytes, or with KiB, MiB or
-// GiB: 64MiB), and with -for it watches the peak for d and fails as soon
-// as it goes over: memory that a server takes a moment to allocate shows.
+// /proc/PID/status (so Linux only: elsewhere it calls Missing, which
+// skips the script, or fails an exercise's check). With -max it fails
+// when the peak is over size (bytes, or with KiB, MiB or GiB: 64MiB), and
+// with -for it watches the peak for d and fails as soon as it goes over:
+// memory that a server takes a moment to allocate shows.
 // Negated, it expects the peak to go over size.
 func cmdPeakrss(ts *testscript.TestScript, neg bool, args []string) {
 	fs, _ := flags("peakrss")
@@ -713,7 +716,7 @@ func (st *state) peakRSS(ts *testscript.TestScript) int64 {
 	pid := st.srv.cmd.Process.Pid
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
-		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+		Missing(scriptT{ts}, "Linux: peakrss reads the server's peak memory from /proc/PID/status, which only Linux has")
 	}
 	ts.Check(err)
 	for line := range strings.SplitSeq(string(status), "\n") {

@@ -171,6 +171,11 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"crowd":     cmdCrowd,
 		"peakrss":   cmdPeakrss,
 		"mkcert":    cmdMkcert,
+		"tlsdial":   cmdTLSDial,
+
+		// permessage-deflate (deflate.go)
+		"deflateframe": cmdDeflateframe,
+		"deflatecrowd": cmdDeflatecrowd,
 	}
 }
 

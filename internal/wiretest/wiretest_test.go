@@ -2,6 +2,7 @@ package wiretest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"io"
 	"log"
@@ -15,17 +16,26 @@ import (
 )
 
 // TestMain registers "fake", a minimal echo server in the shape of a
-// lesson (-addr, "listening on", a log, exit 0 on Ctrl-C), so that the
-// commands can be tested without any lesson.
+// lesson (-addr, "listening on", a log, exit 0 on Ctrl-C; TLS with -cert
+// and -key), so that the commands can be tested without any lesson.
 func TestMain(m *testing.M) { testscript.Main(m, map[string]func(){"fake": fakeLesson}) }
 
 func fakeLesson() {
 	addr := flag.String("addr", "localhost:0", "listen address")
+	certFile := flag.String("cert", "", "speak TLS with this certificate")
+	keyFile := flag.String("key", "", "and this key")
 	flag.Parse()
 	log.SetFlags(0)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
 	log.Printf("listening on %s", ln.Addr())
 	go func() {
@@ -44,7 +54,7 @@ func fakeLesson() {
 		go func() {
 			defer c.Close()
 			io.Copy(c, c)
-			c.(*net.TCPConn).CloseWrite()
+			c.(interface{ CloseWrite() error }).CloseWrite()
 		}()
 	}
 }
