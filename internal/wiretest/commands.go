@@ -381,18 +381,23 @@ func writeChunks(c *conn, data []byte, chunk int, pause time.Duration) error {
 	return nil
 }
 
-// sendrand [-bg] [-seed s] name n
+// sendrand [-bg] [-seed s] [-prefix 'bytes'] name n
 //
 // writes n pseudo-random bytes (the same bytes for the same seed), in the
 // background with -bg so that the script can read the echo meanwhile.
-// shut and close wait for a background send to finish.
+// shut and close wait for a background send to finish. With -prefix, the
+// given bytes (Go escapes decoded) go first, in the same write as the
+// start of the random ones: a request head and its body arrive together.
 func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 	fs, _ := flags("sendrand")
 	bg := fs.Bool("bg", false, "write in the background")
 	seed := fs.Uint64("seed", 1, "seed of the bytes")
+	prefix := fs.String("prefix", "", "write these `bytes` first")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 2 || neg {
-		ts.Fatalf("usage: sendrand [-bg] [-seed s] name n")
+		ts.Fatalf("usage: sendrand [-bg] [-seed s] [-prefix 'bytes'] name n")
 	}
+	head, err := Unescape(*prefix)
+	ts.Check(err)
 	c := getConn(ts, fs.Arg(0))
 	n, err := strconv.ParseInt(fs.Arg(1), 10, 64)
 	ts.Check(err)
@@ -401,7 +406,17 @@ func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	write := func() error {
 		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
-		_, err := io.Copy(c.stream(), randReader(n, *seed))
+		w, r := c.stream(), randReader(n, *seed)
+		if len(head) > 0 {
+			first := append(head, make([]byte, min(n, 64<<10))...)
+			if _, err := io.ReadFull(r, first[len(head):]); err != nil {
+				return err
+			}
+			if _, err := w.Write(first); err != nil {
+				return err
+			}
+		}
+		_, err := io.Copy(w, r)
 		return err
 	}
 	if *bg {
