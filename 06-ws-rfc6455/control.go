@@ -62,6 +62,9 @@ func protocolError(format string, args ...any) *closeError {
 // the closing handshake is complete.
 func (ws *websocket) control(h frameHeader) (done bool, err error) {
 	p := ws.ctl[maxHeader : maxHeader+h.length]
+	if ws.br.Buffered() < len(p) {
+		ws.frameWait()
+	}
 	if _, err := io.ReadFull(ws.br, p); err != nil {
 		return false, ws.readErr(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"time"
 )
 
 const (
@@ -62,6 +63,9 @@ func (ws *websocket) echo(h frameHeader) error {
 		n := int(min(remaining, chunkSize))
 		p := buf[maxHeader : maxHeader+n]
 		for got := 0; got < n; {
+			if ws.br.Buffered() == 0 {
+				ws.frameWait() // the read will wait: the chunk gets its time
+			}
 			k, err := ws.br.Read(p[got:]) // what has arrived, at most the rest of the chunk
 			if k == 0 {
 				return ws.readErr(cmp.Or(err, io.ErrNoProgress))
@@ -72,9 +76,6 @@ func (ws *websocket) echo(h frameHeader) error {
 			if ws.op == opText && !ws.text.write(piece) {
 				ws.traceIn(first, h, p[:got])
 				return &closeError{closeInvalidPayload, "a text message that is not UTF-8 (section 8.1)"}
-			}
-			if got < n { // more to wait for: keep the deadline ahead
-				within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
 			}
 		}
 		ws.traceIn(first, h, p)
@@ -95,6 +96,7 @@ func (ws *websocket) echo(h frameHeader) error {
 		if err := ws.writeFrame(buf[start : maxHeader+n]); err != nil {
 			return err
 		}
+		ws.frameBy = time.Time{} // the next chunk gets a deadline of its own
 	}
 	if h.fin {
 		ws.inMessage, ws.size = false, 0
