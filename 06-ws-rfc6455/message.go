@@ -53,7 +53,7 @@ func (ws *websocket) checkMessage(h frameHeader) error {
 // the end of the chunk or the message.
 func (ws *websocket) echo(h frameHeader) error {
 	if h.opcode != opContinuation {
-		ws.inMessage, ws.op, ws.size, ws.echoing = true, h.opcode, 0, false
+		ws.inMessage, ws.op, ws.size = true, h.opcode, 0
 		ws.text = utf8Stream{}
 	}
 	buf := getChunk() // fast.go: room for a header, then chunkSize bytes
@@ -85,9 +85,12 @@ func (ws *websocket) echo(h frameHeader) error {
 		if last && ws.op == opText && !ws.text.complete() {
 			return &closeError{closeInvalidPayload, "a text message that ends inside a character (section 8.1)"}
 		}
+		// Every frame is echoed in one chunk or more, so the echo's first
+		// frame is the first chunk of the message's first frame: it names
+		// the opcode, and the rest are continuations.
 		op := opContinuation
-		if !ws.echoing {
-			op, ws.echoing = ws.op, true
+		if first && h.opcode != opContinuation {
+			op = h.opcode
 		}
 		// The header goes in the room before the payload, so the frame
 		// leaves in one write without copying the payload.

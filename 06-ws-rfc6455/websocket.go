@@ -52,11 +52,10 @@ type websocket struct {
 	messages  int         // messages echoed so far
 
 	// The message being received (section 5.4): its opcode, its size so
-	// far, and whether the echo has sent its first frame.
+	// far, and the state of its text's UTF-8 check.
 	inMessage bool
 	op        opcode
 	size      int64
-	echoing   bool
 	text      utf8Stream
 
 	ctl [maxHeader + maxControl]byte // a control frame's header and payload
