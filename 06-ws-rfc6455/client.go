@@ -26,7 +26,7 @@ import (
 // sends a ping instead, "/close CODE REASON" a close frame. At the end of
 // stdin it closes with 1000 and waits for the server's close. If the
 // server closes first (Ctrl-C on the server), it stops at once instead of
-// waiting for the end of stdin.
+// waiting for the end of stdin; the program then exits.
 func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 	// net.Dial tries every address the host resolves to (IPv6 and IPv4)
 	// until one answers.
@@ -43,17 +43,27 @@ func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 
 	done := make(chan error, 1)
 	go func() { done <- cl.readLoop() }()
-	sent := make(chan error, 1)
-	go func() { sent <- cl.sendLines(in) }()
-	select {
-	case err := <-done:
-		// The server has closed. If we are still sending (stdin is open),
-		// stop: nothing more can come back.
-		return err
-	case err := <-sent:
-		if err != nil {
+	stop := make(chan struct{})
+	defer close(stop)
+	lines, inputErr := readLines(in, stop)
+	for input := true; input; {
+		select {
+		case err := <-done:
+			// The server has closed: nothing more can come back, and
+			// nothing more is sent, whatever stdin still holds.
 			return err
+		case line, ok := <-lines:
+			if !ok {
+				input = false
+				break
+			}
+			if err := cl.command(line); err != nil {
+				return err
+			}
 		}
+	}
+	if err := <-inputErr; err != nil {
+		return err
 	}
 	// End of input: close with 1000 (if the input did not close already),
 	// then wait for the server's close frame and for it to close TCP.
@@ -69,8 +79,8 @@ func runClient(addr string, trace bool, in io.Reader, out io.Writer) error {
 }
 
 // client is the client's side of one WebSocket. Two goroutines write to
-// it, the one reading stdin and the one answering pings, so every frame
-// is written under mu: one writer at a time.
+// it, runClient's, which sends the lines of stdin, and readLoop, which
+// answers pings, so every frame is written under mu: one writer at a time.
 type client struct {
 	c     net.Conn
 	br    *bufio.Reader
@@ -134,16 +144,32 @@ func (cl *client) handshake(addr string) error {
 	return nil
 }
 
-// sendLines sends each line of in, until the end of in.
-func (cl *client) sendLines(in io.Reader) error {
-	lines := bufio.NewScanner(in)
-	lines.Buffer(nil, maxMessage)
-	for lines.Scan() {
-		if err := cl.command(lines.Text()); err != nil {
-			return err
+// readLines reads in on a goroutine of its own and hands over each line,
+// until the end of in, when it closes lines and puts the error, if any,
+// in inputErr; or until stop is closed. It only reads: runClient sends.
+// A read from stdin cannot be interrupted in a portable way (a terminal
+// or a pipe has no deadline on every system), so once runClient has
+// returned, the goroutine may stay blocked in its read until the next
+// line or the end of input comes, and then it returns without handing
+// the line over. The program exits when runClient returns, which ends it
+// sooner.
+func readLines(in io.Reader, stop <-chan struct{}) (lines <-chan string, inputErr <-chan error) {
+	ch := make(chan string)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(nil, maxMessage)
+		for sc.Scan() {
+			select {
+			case ch <- sc.Text():
+			case <-stop:
+				return
+			}
 		}
-	}
-	return lines.Err()
+		errc <- sc.Err()
+	}()
+	return ch, errc
 }
 
 // command sends one line of input.

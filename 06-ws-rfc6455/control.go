@@ -62,6 +62,9 @@ func protocolError(format string, args ...any) *closeError {
 // the closing handshake is complete.
 func (ws *websocket) control(h frameHeader) (done bool, err error) {
 	p := ws.ctl[maxHeader : maxHeader+h.length]
+	if ws.br.Buffered() < len(p) {
+		ws.frameWait()
+	}
 	if _, err := io.ReadFull(ws.br, p); err != nil {
 		return false, ws.readErr(err)
 	}
@@ -107,15 +110,16 @@ func (ws *websocket) fail(err error) error {
 	if !errors.As(err, &ce) {
 		return err // nil after a clean close; otherwise the connection is broken
 	}
+	// A close frame carries at most 125 bytes (section 5.5), and its reason
+	// must be UTF-8 (section 5.5.1): a longer reason loses characters from
+	// its end, whole ones. The log keeps all of it.
 	reason := ce.reason
-	if len(reason) > maxControl-2 {
-		reason = reason[:maxControl-2] // may cut a character: only the log needs the whole
+	for len(reason) > maxControl-2 {
+		_, size := utf8.DecodeLastRuneInString(reason)
+		reason = reason[:len(reason)-size]
 	}
 	payload := binary.BigEndian.AppendUint16(nil, ce.code)
 	payload = append(payload, reason...)
-	if !utf8.Valid(payload[2:]) {
-		payload = payload[:2]
-	}
 	if werr := ws.writeControl(opClose, payload); werr != nil {
 		// Not a closeError any more: the close frame did not go out.
 		return fmt.Errorf("failing with %v: %w", err, werr)

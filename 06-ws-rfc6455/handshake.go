@@ -38,7 +38,8 @@ func acceptKey(key string) string {
 // handshake checks a request for wsPath against section 4.2.1, one
 // requirement at a time, each refusal with its own status and a body
 // that names the header at fault. A request that passes gets 101
-// Switching Protocols (section 4.2.2), and the protocol it picked, if any.
+// Switching Protocols (section 4.2.2), with the subprotocol it picked, if
+// any.
 func (s *httpServer) handshake(rq *request) response {
 	// 1. A GET, in HTTP/1.1 or later; checkFields already made sure of
 	// exactly one Host.
@@ -98,9 +99,19 @@ func (s *httpServer) handshake(rq *request) response {
 	}}
 	if p := s.pickProtocol(rq.list("Sec-WebSocket-Protocol")); p != "" {
 		r.fields = append(r.fields, field{"Sec-WebSocket-Protocol", p})
-		r.protocol = p
 	}
 	return r
+}
+
+// protocol is the subprotocol a 101 agreed to (section 4.2.2): the value
+// of its Sec-WebSocket-Protocol field, or "".
+func (r *response) protocol() string {
+	for _, f := range r.fields {
+		if f.name == "Sec-WebSocket-Protocol" {
+			return f.value
+		}
+	}
+	return ""
 }
 
 func refuse(status int, format string, args ...any) response {
@@ -153,28 +164,25 @@ func (s *httpServer) pickProtocol(offered string) string {
 func (cn *conn) writeSwitch(r *response) error {
 	cn.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	w := cn.bw
-	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	for _, f := range r.fields {
-		w.WriteString(f.name)
-		w.WriteString(": ")
-		w.WriteString(f.value)
-		w.WriteString("\r\n")
-	}
-	w.WriteString("\r\n")
+	w.WriteString("HTTP/1.1 101 Switching Protocols")
+	writeFields(w, r.fields)
+	w.WriteString("\r\n\r\n")
 	return w.Flush()
 }
 
-// upgrade turns a connection whose handshake is done into a WebSocket.
-// The HTTP buffers are let go: an idle WebSocket holds only its small
-// read buffer. Bytes the client sent right behind its handshake are
-// already in the HTTP reader; they go first.
-func (cn *conn) upgrade(protocol string) *websocket {
+// upgrade turns a connection whose handshake is done into a WebSocket,
+// after r, the 101. The WebSocket takes only the socket, and the bytes the
+// client sent right behind its handshake, which are already in the HTTP
+// reader: they go first. The rest of conn, its buffers included, is
+// garbage once serveRequests returns, so an idle WebSocket holds only
+// its small read buffer.
+func (cn *conn) upgrade(r *response) *websocket {
 	var src io.Reader = cn.c
 	if n := cn.br.Buffered(); n > 0 {
 		early, _ := cn.br.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), cn.c)
 	}
-	cn.br, cn.bw, cn.head, cn.scratch, cn.w = nil, nil, nil, nil, nil
+	protocol := r.protocol()
 	ws := &websocket{
 		c:          cn.c,
 		br:         bufio.NewReaderSize(src, wsReadBuffer),
@@ -192,9 +200,8 @@ func (cn *conn) upgrade(protocol string) *websocket {
 }
 
 // serveWebSocket runs the echo until the WebSocket closes, and logs how
-// it ended. It returns an error only when shutdown closed the connection,
-// for serveConn to log.
-func (s *httpServer) serveWebSocket(ctx context.Context, ws *websocket) error {
+// it ended: the connection's last line in the log.
+func (s *httpServer) serveWebSocket(ctx context.Context, ws *websocket) {
 	// Ctrl-C cancels ctx: then the connection closes with 1001, going
 	// away (section 7.4.1), so that a page can tell "the server went away"
 	// from "the network broke". If Ctrl-C came during the handshake, the
@@ -220,10 +227,6 @@ func (s *httpServer) serveWebSocket(ctx context.Context, ws *websocket) error {
 	default:
 		ws.logf("WebSocket lost after %d messages: %v", ws.messages, err)
 	}
-	if errors.Is(err, net.ErrClosed) {
-		return err // serveConn logs that shutdown closed the connection
-	}
-	return nil
 }
 
 // list joins the values of every field called name with commas, as RFC

@@ -338,7 +338,6 @@ type response struct {
 	allow       string  // for 405: the methods the path supports
 	location    string  // for 301: where the resource is
 	fields      []field // more header fields: the handshake's (101, 426)
-	protocol    string  // for 101: the subprotocol agreed, or ""
 
 	// A file's response has its body in file instead of body: size
 	// bytes, streamed. modTime is its Last-Modified time, or zero.
@@ -394,12 +393,7 @@ func (cn *conn) write(r *response, method string, keepAlive bool) error {
 		w.WriteString("\r\nAllow: ")
 		w.WriteString(r.allow)
 	}
-	for _, f := range r.fields {
-		w.WriteString("\r\n")
-		w.WriteString(f.name)
-		w.WriteString(": ")
-		w.WriteString(f.value)
-	}
+	writeFields(w, r.fields)
 	switch {
 	case !keepAlive:
 		w.WriteString("\r\nConnection: close")
@@ -418,6 +412,17 @@ func (cn *conn) write(r *response, method string, keepAlive bool) error {
 	// read waits, so pipelined responses leave together. A write error
 	// sticks in w and comes back from that flush.
 	return nil
+}
+
+// writeFields writes header fields, each as "\r\nName: value": the CRLF
+// ends the line before it.
+func writeFields(w *bufio.Writer, fields []field) {
+	for _, f := range fields {
+		w.WriteString("\r\n")
+		w.WriteString(f.name)
+		w.WriteString(": ")
+		w.WriteString(f.value)
+	}
 }
 
 // httpDate is the IMF-fixdate layout of RFC 9110 section 5.6.7, for

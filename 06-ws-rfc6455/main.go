@@ -149,7 +149,7 @@ var errIdle = errors.New("idle")
 
 // serveConn serves HTTP requests on one connection until the client
 // leaves, a response closes it, or one upgrades it to a WebSocket; then
-// it serves the WebSocket.
+// it serves the WebSocket. It logs how the connection ended, in one line.
 func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
 	var n int
 	var ws *websocket
@@ -158,7 +158,8 @@ func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
 	// own, so that the WebSocket keeps a small stack (fast.go).
 	onOwnStack(func() { n, ws, err = s.serveRequests(c, id) })
 	if ws != nil {
-		err = s.serveWebSocket(ctx, ws)
+		s.serveWebSocket(ctx, ws) // it logs how the WebSocket ended
+		return
 	}
 	switch {
 	case err == nil:
@@ -184,10 +185,6 @@ type conn struct {
 	rq request       // the request being served
 	// held is what the body being read has taken from s.bodies.
 	held int64
-	// upgraded says the last response was 101 Switching Protocols, to
-	// protocol: from now on the connection speaks WebSocket.
-	upgraded bool
-	protocol string
 	// head and scratch are reused by every request so that a steady
 	// stream of requests allocates little; scratch has room for the
 	// numbers and dates of a response head.
@@ -216,12 +213,12 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error
 			return n, nil, err
 		}
 		c.SetReadDeadline(time.Now().Add(s.headTimeout))
-		keepAlive, err := cn.serveOne()
+		keepAlive, ws, err := cn.serveOne()
 		if err != nil {
 			return n, nil, err
 		}
-		if cn.upgraded {
-			return n + 1, cn.upgrade(cn.protocol), nil
+		if ws != nil {
+			return n + 1, ws, nil
 		}
 		if !keepAlive {
 			return n + 1, nil, cn.closeGently()
@@ -232,10 +229,10 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, *websocket, error
 // serveOne reads one request and writes its response: the head, line by
 // line up to the blank line; then the body, exactly as many bytes as its
 // Content-Length says; then an answer that says how long its own body is.
-// It returns whether the connection stays open, and an error when the
-// connection is broken (a timeout while reading the head is answered with
-// 408 first).
-func (cn *conn) serveOne() (keepAlive bool, err error) {
+// It returns whether the connection stays open, the WebSocket when the
+// answer was 101 Switching Protocols, and an error when the connection is
+// broken (a timeout while reading the head is answered with 408 first).
+func (cn *conn) serveOne() (keepAlive bool, ws *websocket, err error) {
 	defer cn.releaseBody()
 	rq := &cn.rq
 	cn.head, err = readHead(cn.br, cn.head)
@@ -245,7 +242,7 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
 	case err != nil:
-		return false, fmt.Errorf("reading a request head: %w", err)
+		return false, nil, fmt.Errorf("reading a request head: %w", err)
 	default:
 		herr = parseHead(string(cn.head), rq)
 	}
@@ -258,7 +255,7 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 		log.Printf("#%d %d %s: %s", cn.id, herr.status, statusText(herr.status), herr.reason)
 		resp := response{status: herr.status, contentType: textPlain,
 			body: []byte(fmt.Sprintf("%d %s: %s\n", herr.status, statusText(herr.status), herr.reason))}
-		return false, cn.write(&resp, "", false)
+		return false, nil, cn.write(&resp, "", false)
 	}
 	var resp response
 	if rq.path == wsPath {
@@ -267,8 +264,10 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 		resp = route(cn.s.files, rq)
 	}
 	if resp.status == 101 {
-		cn.upgraded, cn.protocol = true, resp.protocol
-		return false, cn.writeSwitch(&resp)
+		if err := cn.writeSwitch(&resp); err != nil {
+			return false, nil, err
+		}
+		return false, cn.upgrade(&resp), nil
 	}
 	if resp.file != nil {
 		defer resp.file.Close()
@@ -277,9 +276,9 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 		log.Printf("#%d %d %s: %s %s", cn.id, resp.status, statusText(resp.status), rq.method, rq.target)
 	}
 	if err := cn.write(&resp, rq.method, rq.keepAlive); err != nil {
-		return false, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
+		return false, nil, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
 	}
-	return rq.keepAlive, nil
+	return rq.keepAlive, nil, nil
 }
 
 // route picks the response to a well-formed request: /echo, or a file.

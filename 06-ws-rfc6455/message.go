@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"time"
 )
 
 const (
@@ -52,7 +53,7 @@ func (ws *websocket) checkMessage(h frameHeader) error {
 // the end of the chunk or the message.
 func (ws *websocket) echo(h frameHeader) error {
 	if h.opcode != opContinuation {
-		ws.inMessage, ws.op, ws.size, ws.echoing = true, h.opcode, 0, false
+		ws.inMessage, ws.op, ws.size = true, h.opcode, 0
 		ws.text = utf8Stream{}
 	}
 	buf := getChunk() // fast.go: room for a header, then chunkSize bytes
@@ -62,6 +63,9 @@ func (ws *websocket) echo(h frameHeader) error {
 		n := int(min(remaining, chunkSize))
 		p := buf[maxHeader : maxHeader+n]
 		for got := 0; got < n; {
+			if ws.br.Buffered() == 0 {
+				ws.frameWait() // the read will wait: the chunk gets its time
+			}
 			k, err := ws.br.Read(p[got:]) // what has arrived, at most the rest of the chunk
 			if k == 0 {
 				return ws.readErr(cmp.Or(err, io.ErrNoProgress))
@@ -73,9 +77,6 @@ func (ws *websocket) echo(h frameHeader) error {
 				ws.traceIn(first, h, p[:got])
 				return &closeError{closeInvalidPayload, "a text message that is not UTF-8 (section 8.1)"}
 			}
-			if got < n { // more to wait for: keep the deadline ahead
-				within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
-			}
 		}
 		ws.traceIn(first, h, p)
 		remaining -= int64(n)
@@ -84,9 +85,12 @@ func (ws *websocket) echo(h frameHeader) error {
 		if last && ws.op == opText && !ws.text.complete() {
 			return &closeError{closeInvalidPayload, "a text message that ends inside a character (section 8.1)"}
 		}
+		// Every frame is echoed in one chunk or more, so the echo's first
+		// frame is the first chunk of the message's first frame: it names
+		// the opcode, and the rest are continuations.
 		op := opContinuation
-		if !ws.echoing {
-			op, ws.echoing = ws.op, true
+		if first && h.opcode != opContinuation {
+			op = h.opcode
 		}
 		// The header goes in the room before the payload, so the frame
 		// leaves in one write without copying the payload.
@@ -95,6 +99,7 @@ func (ws *websocket) echo(h frameHeader) error {
 		if err := ws.writeFrame(buf[start : maxHeader+n]); err != nil {
 			return err
 		}
+		ws.frameBy = time.Time{} // the next chunk gets a deadline of its own
 	}
 	if h.fin {
 		ws.inMessage, ws.size = false, 0

@@ -30,7 +30,9 @@ const (
 	// 60 seconds; a ping every 30 keeps them open.
 	pingInterval = 30 * time.Second
 
-	// frameTimeout bounds every write, and every read when pings are off.
+	// frameTimeout bounds every write. With pings off (-ping 0) it is also
+	// how long a frame that has begun may take per piece (see frameWait);
+	// a quiet connection may then stay quiet for as long as it likes.
 	frameTimeout = 30 * time.Second
 )
 
@@ -50,17 +52,19 @@ type websocket struct {
 	messages  int         // messages echoed so far
 
 	// The message being received (section 5.4): its opcode, its size so
-	// far, and whether the echo has sent its first frame.
+	// far, and the state of its text's UTF-8 check.
 	inMessage bool
 	op        opcode
 	size      int64
-	echoing   bool
 	text      utf8Stream
 
 	ctl [maxHeader + maxControl]byte // a control frame's header and payload
 
 	// The read and write deadlines last set (see within, in fast.go).
 	readBy, writeBy time.Time
+	// frameBy is the deadline of the piece of a frame being read (see
+	// frameWait); zero until the server first waits for the piece.
+	frameBy time.Time
 }
 
 // serve echoes messages until the connection closes, then says why: nil
@@ -96,6 +100,9 @@ func (ws *websocket) nextFrame() (frameHeader, error) {
 	if err := ws.waitForFrame(); err != nil {
 		return frameHeader{}, err
 	}
+	if !headerBuffered(ws.br) {
+		ws.frameWait()
+	}
 	h, err := peekHeader(ws.br)
 	if err != nil {
 		return h, ws.readErr(err)
@@ -124,6 +131,7 @@ func (ws *websocket) nextFrame() (frameHeader, error) {
 // quiet for ws.ping gets a ping (section 5.5.2); one that stays quiet for
 // another interval is gone.
 func (ws *websocket) waitForFrame() error {
+	ws.frameBy = time.Time{} // the last frame is over
 	quietSince := time.Now()
 	within(&ws.readBy, ws.readWait(), ws.setReadDeadline)
 	pinged := false
@@ -162,6 +170,29 @@ func (ws *websocket) readWait() time.Duration {
 	return frameTimeout
 }
 
+// frameWait is called when a read of a frame that has begun is about to
+// wait for the network. The piece of the frame being read, its header and
+// first chunk of payload (or a control frame's payload), or a later chunk
+// (chunkSize), gets a deadline of its own: readWait from the first such
+// wait. So a frame whose first byte came just before a quiet period ran
+// out still has a whole interval, and a sender that trickles a byte at a
+// time holds a chunk for readWait at most: a frame takes readWait per 64
+// KiB, at most. Not sooner: a small frame usually arrives whole, and then
+// no deadline needs to move (each move costs a timer update; see within).
+func (ws *websocket) frameWait() {
+	if ws.frameBy.IsZero() {
+		ws.frameBy = time.Now().Add(ws.readWait())
+		ws.readBy = ws.frameBy
+		ws.setReadDeadline(ws.frameBy)
+	}
+}
+
+// headerBuffered reports whether a whole frame header is in br's buffer.
+func headerBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered()) // no more than is there: never waits
+	return len(b) >= 2 && len(b) >= headerSize(b[1])
+}
+
 // setReadDeadline sets the read deadline, unless goAway has asked for
 // one in the past: goAway may run between any two lines of this
 // goroutine, and a later deadline must not undo it.
@@ -174,10 +205,15 @@ func (ws *websocket) setReadDeadline(t time.Time) error {
 }
 
 // readErr explains a failed read: Ctrl-C's deadline becomes a close
-// with 1001; anything else stays what it was.
+// with 1001, frameWait's a close with 1008 (policy violation: no code of
+// section 7.4.1 says "too slow"); anything else stays what it was.
 func (ws *websocket) readErr(err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) && ws.goingAway.Load() {
+	switch {
+	case !errors.Is(err, os.ErrDeadlineExceeded):
+	case ws.goingAway.Load():
 		return &closeError{closeGoingAway, "the server is shutting down"}
+	case !ws.frameBy.IsZero():
+		return &closeError{closePolicy, fmt.Sprintf("a frame too slow: its header and each %d KiB of its payload must come within %v", chunkSize>>10, ws.readWait())}
 	}
 	return err
 }

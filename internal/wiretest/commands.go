@@ -325,17 +325,20 @@ func refused(c *conn, refusal []byte) bool {
 	return bytes.Equal(got, refusal) && err == io.EOF
 }
 
-// send [-chunk n] [-pause d] name 'bytes'...
+// send [-after d] [-chunk n] [-pause d] name 'bytes'...
 //
 // writes the arguments, Go escapes decoded (\r \n \t \\ \xHH \uHHHH), as
 // one write, or in writes of n bytes with a pause between them (default
-// 50ms) so that they arrive as separate TCP segments.
+// 50ms) so that they arrive as separate TCP segments. With -after it
+// first waits d: for stories about when bytes come, such as a frame that
+// begins just before a deadline, never to wait for the server to be ready.
 func cmdSend(ts *testscript.TestScript, neg bool, args []string) {
 	fs, _ := flags("send")
+	after := fs.Duration("after", 0, "wait `d` before the first write")
 	chunk := fs.Int("chunk", 0, "write `n` bytes at a time")
 	pause := fs.Duration("pause", 50*time.Millisecond, "pause between chunks")
 	if err := fs.Parse(args); err != nil || fs.NArg() < 1 {
-		ts.Fatalf("usage: send [-chunk n] [-pause d] name 'bytes'...")
+		ts.Fatalf("usage: send [-after d] [-chunk n] [-pause d] name 'bytes'...")
 	}
 	c := getConn(ts, fs.Arg(0))
 	var data []byte
@@ -344,6 +347,7 @@ func cmdSend(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		data = append(data, b...)
 	}
+	time.Sleep(*after)
 	checkNeg(ts, neg, writeChunks(c, data, *chunk, *pause))
 }
 
