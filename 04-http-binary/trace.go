@@ -6,11 +6,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"log"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -56,27 +54,31 @@ func traced(c io.ReadWriter, id int64, on bool) (io.Reader, io.Writer) {
 
 // escape shows bytes as text a reader can check byte by byte: printable
 // UTF-8 as itself; \r, \n, \t and \\ as in Go; every other byte as \xHH.
-func escape(p []byte) string {
-	var b strings.Builder
+func escape(p []byte) string { return string(appendEscaped(nil, p)) }
+
+// appendEscaped appends escape's text for p to b, for a caller that
+// reuses b instead of allocating a string each time.
+func appendEscaped(b, p []byte) []byte {
+	const hex = "0123456789abcdef"
 	for len(p) > 0 {
 		r, size := utf8.DecodeRune(p)
 		switch {
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case !(r == utf8.RuneError && size == 1) && strconv.IsPrint(r):
-			b.Write(p[:size])
+			b = append(b, p[:size]...)
 		default:
 			for _, c := range p[:size] {
-				fmt.Fprintf(&b, `\x%02x`, c)
+				b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 			}
 		}
 		p = p[size:]
 	}
-	return b.String()
+	return b
 }
