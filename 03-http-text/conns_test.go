@@ -101,7 +101,7 @@ func TestStalledReader(t *testing.T) {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("after %d bytes the connection is still open", len(got))
 			}
-			for _, bad := range []string{"idle", "408"} {
+			for _, bad := range []string{"idle for", "408 Request Timeout"} {
 				if strings.Contains(logs.String(), bad) {
 					t.Errorf("the log says %q:\n%s", bad, logs.String())
 				}
@@ -196,7 +196,7 @@ func TestIdleHead(t *testing.T) {
 		t.Skip("checking an exercise, not the lesson as shipped")
 	}
 	const conns, cookie = 100, 15_000
-	addr := startServer(t)
+	addr := startHandler(t, testHandler(t))
 	heap := func() int64 {
 		runtime.GC()
 		var m runtime.MemStats

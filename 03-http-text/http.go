@@ -321,14 +321,12 @@ func (cn *conn) growBody(n int64) *httpError {
 	return nil
 }
 
-// release lets go of the request once it is answered: the body's memory
-// goes back to the budget and to the garbage collector, and the strings
-// cut from the head (cn.head keeps its bytes for the next request). An
-// idle keep-alive connection holds no body and one copy of its last head.
-func (cn *conn) release() {
+// releaseBody gives the body's memory back after the response: to the
+// budget, and to the garbage collector. An idle keep-alive connection
+// holds no body.
+func (cn *conn) releaseBody() {
 	cn.s.bodies.give(cn.held)
-	clear(cn.rq.fields) // pieces of the head's string
-	cn.held, cn.rq = 0, request{fields: cn.rq.fields[:0]}
+	cn.held, cn.rq.body = 0, nil
 }
 
 // A budget is memory that all connections share. Each takes from it

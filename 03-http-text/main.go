@@ -29,7 +29,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -96,14 +95,15 @@ func usage() {
 
 // httpServer is this lesson's handler for the skeleton in serve.go.
 type httpServer struct {
+	// writeTimeout is immutable: see the constant writeTimeout. No flag
+	// sets it; tests make it short.
+	writeTimeout time.Duration
+
 	trace       bool          // immutable: log every byte
 	headTimeout time.Duration // immutable: see the constant headTimeout
 	idleTimeout time.Duration // immutable: see the constant idleTimeout
-	// writeTimeout is immutable: see the constant writeTimeout (no flag;
-	// tests make it short).
-	writeTimeout time.Duration
-	date         string  // immutable: the Date header's value, or "" for the clock
-	bodies       *budget // immutable: the memory all request bodies share
+	date        string        // immutable: the Date header's value, or "" for the clock
+	bodies      *budget       // immutable: the memory all request bodies share
 }
 
 func (s *httpServer) try(port string) string {
@@ -112,19 +112,16 @@ func (s *httpServer) try(port string) string {
 
 func newHTTPServer() *httpServer {
 	return &httpServer{
-		headTimeout:  headTimeout,
-		idleTimeout:  idleTimeout,
 		writeTimeout: writeTimeout,
-		bodies:       &budget{limit: maxBodies},
+
+		headTimeout: headTimeout,
+		idleTimeout: idleTimeout,
+		bodies:      &budget{limit: maxBodies},
 	}
 }
 
-// errIdle says a keep-alive connection had no new request in time;
-// errShutdown, that the server began to shut down while it waited.
-var (
-	errIdle     = errors.New("idle")
-	errShutdown = errors.New("idle at shutdown")
-)
+// errIdle says a keep-alive connection had no new request in time.
+var errIdle = errors.New("idle")
 
 // serveConn serves one connection until the client leaves, a response
 // closes it, or the server shuts down, and logs which.
@@ -138,11 +135,9 @@ func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
 	case errors.Is(err, errShutdown):
 		log.Printf("#%d %s idle at shutdown after %d requests: closing", id, c.RemoteAddr(), n)
 	case errors.Is(err, net.ErrClosed):
-		log.Printf("#%d %s still busy at the end of the shutdown grace: closed after %d requests", id, c.RemoteAddr(), n)
+		log.Printf("#%d %s closed at the end of the shutdown grace after %d requests", id, c.RemoteAddr(), n)
 	case errors.Is(err, errWrite) && errors.Is(err, os.ErrDeadlineExceeded):
 		log.Printf("#%d %s stopped reading: an answer waited %v to leave; closing after %d requests", id, c.RemoteAddr(), s.writeTimeout, n)
-	case errors.Is(err, syscall.ECONNRESET):
-		log.Printf("#%d %s reset the connection after %d requests", id, c.RemoteAddr(), n)
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}
@@ -164,9 +159,11 @@ type conn struct {
 	// numbers and dates of a response head.
 	head, scratch []byte
 
-	mu      sync.Mutex // guards idle and closing
-	idle    bool       // waiting for the first byte of a request
-	closing bool       // the server is shutting down
+	// ctx is cancelled when the server begins to shut down; mu guards
+	// idle, which says the connection waits for a request's first byte.
+	ctx  context.Context
+	mu   sync.Mutex
+	idle bool
 }
 
 // serveRequests answers the requests on c in order, and returns how many it
@@ -175,6 +172,7 @@ func (s *httpServer) serveRequests(ctx context.Context, c net.Conn, id int64) (i
 	src, dst := traced(c, id, s.trace)
 	cn := &conn{s: s, c: c, id: id, bw: bufio.NewWriter(dst), scratch: make([]byte, 0, 64)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
+	cn.ctx = ctx
 	stop := context.AfterFunc(ctx, cn.shutdown)
 	defer stop()
 	for n := 0; ; n++ {
@@ -202,9 +200,14 @@ func (s *httpServer) serveRequests(ctx context.Context, c net.Conn, id int64) (i
 // shutdown). It is while it waits that the answers written so far leave
 // (see flusher).
 func (cn *conn) awaitRequest() error {
+	// The last request is answered: let go of the strings cut from its
+	// head, so that an idle connection keeps the head once, in the bytes
+	// of cn.head that the next head reuses.
+	clear(cn.rq.fields)
+	cn.rq = request{fields: cn.rq.fields[:0]}
 	cn.mu.Lock()
 	cn.idle = true
-	if cn.closing {
+	if cn.shuttingDown() {
 		cn.c.SetReadDeadline(longAgo)
 	} else {
 		cn.c.SetReadDeadline(time.Now().Add(cn.s.idleTimeout))
@@ -213,18 +216,21 @@ func (cn *conn) awaitRequest() error {
 	_, err := cn.br.Peek(1)
 	cn.mu.Lock()
 	cn.idle = false
-	closing := cn.closing
 	cn.mu.Unlock()
 	switch {
 	case err == nil || errors.Is(err, errWrite):
 		return err
-	case errors.Is(err, os.ErrDeadlineExceeded) && closing:
+	case errors.Is(err, os.ErrDeadlineExceeded) && cn.shuttingDown():
 		return errShutdown
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return errIdle
 	}
 	return err
 }
+
+// errShutdown says the server began to shut down while the connection
+// waited for a request.
+var errShutdown = errors.New("idle at shutdown")
 
 // longAgo is a deadline that has passed: a read with it returns at once.
 var longAgo = time.Unix(1, 0)
@@ -237,18 +243,15 @@ var longAgo = time.Unix(1, 0)
 func (cn *conn) shutdown() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.closing = true
 	if cn.idle {
 		cn.c.SetReadDeadline(longAgo) // wakes awaitRequest's Peek
 	}
 }
 
-// shuttingDown reports whether the server is shutting down.
-func (cn *conn) shuttingDown() bool {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	return cn.closing
-}
+// shuttingDown reports whether the server is shutting down. It asks ctx,
+// not shutdown, which runs a moment after ctx is cancelled: an answer
+// written in that moment still says Connection: close.
+func (cn *conn) shuttingDown() bool { return cn.ctx.Err() != nil }
 
 // serveOne reads one request and writes its response: the head, line by
 // line up to the blank line; then the body, exactly as many bytes as its
@@ -256,7 +259,7 @@ func (cn *conn) shuttingDown() bool {
 // It returns whether the connection stays open, and an error when the
 // connection is broken: then no answer is sent, or none could be.
 func (cn *conn) serveOne() (keepAlive bool, err error) {
-	defer cn.release()
+	defer cn.releaseBody()
 	rq := &cn.rq
 	cn.head, err = readHead(cn.br, cn.head)
 	if err == nil {
