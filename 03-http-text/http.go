@@ -6,8 +6,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,8 +51,8 @@ const (
 	// head: maxBody at 50 KiB/s.
 	bodyTimeout = 20 * time.Second
 
-	// writeTimeout bounds writing responses to a client that has stopped
-	// reading them.
+	// writeTimeout bounds sending an answer to a client that has stopped
+	// reading: past it, the connection ends (see errWrite).
 	writeTimeout = 10 * time.Second
 
 	// lingerTimeout and maxLinger bound how long, and how many bytes, the
@@ -245,8 +247,9 @@ func (rq *request) checkFields() *httpError {
 // readBody reads the body that Content-Length announces (RFC 9112
 // section 6.3: a request without one has no body). The body's memory
 // grows as its bytes arrive, and comes from the budget all connections
-// share (see growBody).
-func (cn *conn) readBody(rq *request) *httpError {
+// share (see growBody). An *httpError is an answer to send; any other
+// error ends the connection without one (see bodyCut).
+func (cn *conn) readBody(rq *request) error {
 	n := int64(-1)
 	for _, f := range rq.fields {
 		if !strings.EqualFold(f.name, "Content-Length") {
@@ -272,7 +275,7 @@ func (cn *conn) readBody(rq *request) *httpError {
 		// Wait for bytes to come, then make room for them if there is
 		// none left, then take what came.
 		if _, err := cn.br.Peek(1); err != nil {
-			return &httpError{408, fmt.Sprintf("the body stopped after %d of its %d bytes", len(rq.body), n)}
+			return bodyCut(err, len(rq.body), n)
 		}
 		if len(rq.body) == cap(rq.body) {
 			if herr := cn.growBody(n); herr != nil {
@@ -283,6 +286,24 @@ func (cn *conn) readBody(rq *request) *httpError {
 		rq.body = rq.body[:len(rq.body)+k]
 	}
 	return nil
+}
+
+// bodyCut says what a body that stopped short of its length gets. A
+// deadline that passed is 408; a client that closed its sending side
+// cannot finish the request (RFC 9112 section 8), but it may still read
+// a 400. Anything else gets no answer: a reset, a connection closed at
+// the end of the shutdown grace, or an earlier answer that could not be
+// sent (errWrite) leave no one to answer.
+func bodyCut(err error, got int, n int64) error {
+	switch {
+	case errors.Is(err, errWrite):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &httpError{408, fmt.Sprintf("the body stopped after %d of its %d bytes", got, n)}
+	case err == io.EOF:
+		return badRequest("the body ended after %d of its %d bytes: the client closed its side", got, n)
+	}
+	return fmt.Errorf("reading a body: %w", err)
 }
 
 // growBody gives the body being read more room: twice what it has, from
@@ -335,6 +356,9 @@ type response struct {
 	contentType string
 	body        []byte
 	allow       string // for 405: the methods the path supports
+	// echo, for GET /echo, is the request to show in place of body,
+	// escaped as it is sent and never held whole (see echoText).
+	echo *request
 }
 
 const (
@@ -342,13 +366,29 @@ const (
 	textHTML  = "text/html; charset=utf-8"
 )
 
+// errWrite marks an error on the way out: an answer could not be sent,
+// because the client stopped reading for writeTimeout or the connection
+// broke. There is no way to answer it, and no telling how much of the
+// answer arrived, so the connection ends at once and is never used
+// again (net/http does the same).
+var errWrite = errors.New("sending an answer")
+
 // write writes a response: the status line, the header fields in a fixed
 // order, the blank line, then the body unless the request was HEAD (RFC
-// 9112 sections 4 and 6). Every response says how long its body is, so
-// the client knows where it ends without waiting for the connection to
-// close.
-func (cn *conn) write(r *response, method string, keepAlive bool) {
-	cn.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+// 9112 sections 4 and 6; RFC 9110 section 9.3.2). Every response says
+// how long its body is, so the client knows where it ends without
+// waiting for the connection to close.
+//
+// The answer waits in cn.bw, and the flusher sends it just before the
+// server waits for the client again; a body larger than the room left in
+// cn.bw goes out at once. Either way a failure comes back marked
+// errWrite: from write, or from the read that flushed.
+func (cn *conn) write(r *response, method string, keepAlive bool) error {
+	cn.c.SetWriteDeadline(time.Now().Add(cn.s.writeTimeout))
+	size := len(r.body)
+	if r.echo != nil {
+		size = echoSize(r.echo)
+	}
 	w, b := cn.bw, cn.scratch[:0]
 	w.WriteString("HTTP/1.1 ") // RFC 9110 section 6.2: our version, whatever the client's
 	w.Write(strconv.AppendInt(b, int64(r.status), 10))
@@ -357,7 +397,7 @@ func (cn *conn) write(r *response, method string, keepAlive bool) {
 	w.WriteString("\r\nContent-Type: ")
 	w.WriteString(r.contentType)
 	w.WriteString("\r\nContent-Length: ")
-	w.Write(strconv.AppendInt(b, int64(len(r.body)), 10))
+	w.Write(strconv.AppendInt(b, int64(size), 10))
 	w.WriteString("\r\nDate: ")
 	if cn.s.date != "" {
 		w.WriteString(cn.s.date)
@@ -374,42 +414,63 @@ func (cn *conn) write(r *response, method string, keepAlive bool) {
 	case cn.rq.version == "HTTP/1.0":
 		w.WriteString("\r\nConnection: keep-alive") // 1.0 closes unless told
 	}
-	w.WriteString("\r\n\r\n")
-	if method != "HEAD" {
-		w.Write(r.body)
+	_, err := w.WriteString("\r\n\r\n")
+	switch {
+	case method == "HEAD" || err != nil:
+	case r.echo != nil:
+		for p := range echoText(r.echo) {
+			if _, err = w.Write(p); err != nil {
+				break
+			}
+		}
+	default:
+		_, err = w.Write(r.body)
 	}
-	// No flush: the flusher under the reader flushes before the next
-	// read waits, so pipelined responses leave together. A write error
-	// sticks in w and comes back from that flush.
+	// bufio.Writer keeps its first error and returns it from every later
+	// call, so the last call's error stands for all of them.
+	if err != nil {
+		return fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return nil
 }
 
 // httpDate is the IMF-fixdate layout of RFC 9110 section 5.6.7, for
 // time.Format: "Sun, 06 Nov 1994 08:49:37 GMT".
 const httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 
-// flusher is the reader under a connection's bufio.Reader: it flushes
-// the responses written so far before it waits for more bytes. Responses
-// to pipelined requests that are already buffered go out in one write,
-// and a client that waits for its response always gets it.
+// flusher is the reader under a connection's bufio.Reader: it sends the
+// answers written so far before it waits for more bytes. Answers to
+// pipelined requests that are already buffered go out in one write, and
+// a client that waits for its answer always gets it. A failure to send
+// comes back from Read marked errWrite, so that the server does not take
+// it for the client's silence.
 type flusher struct {
 	r io.Reader
 	w *bufio.Writer
 }
 
 func (f flusher) Read(p []byte) (int, error) {
-	if f.w.Buffered() > 0 {
-		if err := f.w.Flush(); err != nil {
-			return 0, err
-		}
+	if err := send(f.w); err != nil {
+		return 0, err
 	}
 	return f.r.Read(p)
 }
 
-// closeGently flushes, closes our sending side, then reads and discards
-// what the client still sends until it closes too, lingerTimeout passes
-// or maxLinger bytes arrive (RFC 9112 section 9.6).
+// send sends what waits in w. After a failure, bufio.Writer sends
+// nothing more and returns the same error from every call, so an answer
+// that could not leave is never followed by another.
+func send(w *bufio.Writer) error {
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return nil
+}
+
+// closeGently sends what is buffered, closes our sending side, then
+// reads and discards what the client still sends until it closes too,
+// lingerTimeout passes or maxLinger bytes arrive (RFC 9112 section 9.6).
 func (cn *conn) closeGently() error {
-	if err := cn.bw.Flush(); err != nil {
+	if err := send(cn.bw); err != nil {
 		return err
 	}
 	// Whatever can close only its sending side: a TCP connection sends

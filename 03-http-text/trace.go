@@ -6,11 +6,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"log"
 	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -62,29 +60,33 @@ func traced(c io.ReadWriter, id int64, on bool) (io.Reader, io.Writer) {
 // before them; every other byte as \xHH. Bytes that are not text (a key,
 // a hash, a binary file) are seldom valid UTF-8, so they show as \xHH
 // instead of as stray letters.
-func escape(p []byte) string {
+func escape(p []byte) string { return string(appendEscaped(nil, p)) }
+
+// appendEscaped appends escape's text for p to b, for a caller that
+// reuses b instead of allocating a string each time.
+func appendEscaped(b, p []byte) []byte {
+	const hex = "0123456789abcdef"
 	text := utf8.Valid(p)
-	var b strings.Builder
 	for len(p) > 0 {
 		r, size := utf8.DecodeRune(p)
 		switch {
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case r < utf8.RuneSelf && strconv.IsPrint(r),
 			text && strconv.IsPrint(r) && !unicode.In(r, unicode.Mn, unicode.Me):
-			b.Write(p[:size])
+			b = append(b, p[:size]...)
 		default:
 			for _, c := range p[:size] {
-				fmt.Fprintf(&b, `\x%02x`, c)
+				b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 			}
 		}
 		p = p[size:]
 	}
-	return b.String()
+	return b
 }

@@ -27,10 +27,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"log"
 	"net"
 	"os"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -102,6 +105,10 @@ func usage() {
 
 // httpServer is this lesson's handler for the skeleton in serve.go.
 type httpServer struct {
+	// writeTimeout is immutable: see the constant writeTimeout. No flag
+	// sets it; tests make it short.
+	writeTimeout time.Duration
+
 	trace       bool          // immutable: log every byte
 	headTimeout time.Duration // immutable: see the constant headTimeout
 	idleTimeout time.Duration // immutable: see the constant idleTimeout
@@ -116,6 +123,8 @@ func (s *httpServer) try(port string) string {
 
 func newHTTPServer(files fs.FS) *httpServer {
 	return &httpServer{
+		writeTimeout: writeTimeout,
+
 		files:       files,
 		headTimeout: headTimeout,
 		idleTimeout: idleTimeout,
@@ -126,17 +135,21 @@ func newHTTPServer(files fs.FS) *httpServer {
 // errIdle says a keep-alive connection had no new request in time.
 var errIdle = errors.New("idle")
 
-// serveConn serves one connection until the client leaves or a response
-// closes it.
-func (s *httpServer) serveConn(_ context.Context, c net.Conn, id int64) {
-	n, err := s.serveRequests(c, id)
+// serveConn serves one connection until the client leaves, a response
+// closes it, or the server shuts down, and logs which.
+func (s *httpServer) serveConn(ctx context.Context, c net.Conn, id int64) {
+	n, err := s.serveRequests(ctx, c, id)
 	switch {
 	case err == nil:
 		log.Printf("#%d %s left after %d requests", id, c.RemoteAddr(), n)
 	case errors.Is(err, errIdle):
 		log.Printf("#%d %s idle for %v after %d requests: closing", id, c.RemoteAddr(), s.idleTimeout, n)
+	case errors.Is(err, errShutdown):
+		log.Printf("#%d %s idle at shutdown after %d requests: closing", id, c.RemoteAddr(), n)
 	case errors.Is(err, net.ErrClosed):
-		log.Printf("#%d %s closed at shutdown after %d requests", id, c.RemoteAddr(), n)
+		log.Printf("#%d %s closed at the end of the shutdown grace after %d requests", id, c.RemoteAddr(), n)
+	case errors.Is(err, errWrite) && errors.Is(err, os.ErrDeadlineExceeded):
+		log.Printf("#%d %s stopped reading: an answer waited %v to leave; closing after %d requests", id, c.RemoteAddr(), s.writeTimeout, n)
 	default:
 		log.Printf("#%d %s lost after %d requests: %v", id, c.RemoteAddr(), n, err)
 	}
@@ -158,22 +171,27 @@ type conn struct {
 	// stream of requests allocates little; scratch has room for the
 	// numbers and dates of a response head.
 	head, scratch []byte
+
+	// ctx is cancelled when the server begins to shut down; mu guards
+	// idle, which says the connection waits for a request's first byte.
+	ctx  context.Context
+	mu   sync.Mutex
+	idle bool
 }
 
 // serveRequests answers the requests on c in order, and returns how many it
 // answered. It returns nil when the client left or asked to close.
-func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
+func (s *httpServer) serveRequests(ctx context.Context, c net.Conn, id int64) (int, error) {
 	src, dst := traced(c, id, s.trace)
 	cn := &conn{s: s, c: c, id: id, w: dst, bw: bufio.NewWriter(dst), scratch: make([]byte, 0, 64)}
 	cn.br = bufio.NewReaderSize(flusher{r: src, w: cn.bw}, maxHead)
+	cn.ctx = ctx
+	stop := context.AfterFunc(ctx, cn.shutdown)
+	defer stop()
 	for n := 0; ; n++ {
 		// Wait for the first byte of the next request, then give the
 		// whole head headTimeout to arrive.
-		c.SetReadDeadline(time.Now().Add(s.idleTimeout))
-		if _, err := cn.br.Peek(1); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return n, errIdle
-			}
+		if err := cn.awaitRequest(); err != nil {
 			if err == io.EOF {
 				return n, nil // the client closed between requests
 			}
@@ -190,36 +208,99 @@ func (s *httpServer) serveRequests(c net.Conn, id int64) (int, error) {
 	}
 }
 
+// awaitRequest waits for the first byte of the next request: for
+// idleTimeout, or not at all once the server is shutting down (see
+// shutdown). It is while it waits that the answers written so far leave
+// (see flusher).
+func (cn *conn) awaitRequest() error {
+	// The last request is answered: let go of the strings cut from its
+	// head, so that an idle connection keeps the head once, in the bytes
+	// of cn.head that the next head reuses.
+	clear(cn.rq.fields)
+	cn.rq = request{fields: cn.rq.fields[:0]}
+	cn.mu.Lock()
+	cn.idle = true
+	if cn.shuttingDown() {
+		cn.c.SetReadDeadline(longAgo)
+	} else {
+		cn.c.SetReadDeadline(time.Now().Add(cn.s.idleTimeout))
+	}
+	cn.mu.Unlock()
+	_, err := cn.br.Peek(1)
+	cn.mu.Lock()
+	cn.idle = false
+	cn.mu.Unlock()
+	switch {
+	case err == nil || errors.Is(err, errWrite):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded) && cn.shuttingDown():
+		return errShutdown
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errIdle
+	}
+	return err
+}
+
+// errShutdown says the server began to shut down while the connection
+// waited for a request.
+var errShutdown = errors.New("idle at shutdown")
+
+// longAgo is a deadline that has passed: a read with it returns at once.
+var longAgo = time.Unix(1, 0)
+
+// shutdown runs when the server begins to shut down (Ctrl-C). A
+// connection that waits for its next request is closed at once: nothing
+// is lost, and a client retries a request on a fresh connection when a
+// kept-alive one closes. One in the middle of a request finishes it
+// within the shutdown grace, and its answer says Connection: close.
+func (cn *conn) shutdown() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.idle {
+		cn.c.SetReadDeadline(longAgo) // wakes awaitRequest's Peek
+	}
+}
+
+// shuttingDown reports whether the server is shutting down. It asks ctx,
+// not shutdown, which runs a moment after ctx is cancelled: an answer
+// written in that moment still says Connection: close.
+func (cn *conn) shuttingDown() bool { return cn.ctx.Err() != nil }
+
 // serveOne reads one request and writes its response: the head, line by
 // line up to the blank line; then the body, exactly as many bytes as its
 // Content-Length says; then an answer that says how long its own body is.
 // It returns whether the connection stays open, and an error when the
-// connection is broken (a timeout while reading the head is answered with
-// 408 first).
+// connection is broken: then no answer is sent, or none could be.
 func (cn *conn) serveOne() (keepAlive bool, err error) {
 	defer cn.releaseBody()
 	rq := &cn.rq
 	cn.head, err = readHead(cn.br, cn.head)
-	herr, refused := err.(*httpError) // readHead's own answers: 400, 414, 431
+	if err == nil {
+		if herr := parseHead(string(cn.head), rq); herr != nil {
+			err = herr
+		} else {
+			err = cn.readBody(rq)
+		}
+	}
+	herr, refused := err.(*httpError) // an answer to send: 400, 408, 413, ...
 	switch {
-	case refused:
+	case err == nil, refused:
+	case errors.Is(err, errWrite):
+		return false, err // the last answer did not leave: nothing more will
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		herr = &httpError{408, fmt.Sprintf("the request head did not arrive within %v", cn.s.headTimeout)}
-	case err != nil:
-		return false, fmt.Errorf("reading a request head: %w", err)
 	default:
-		herr = parseHead(string(cn.head), rq)
-	}
-	if herr == nil {
-		herr = cn.readBody(rq)
+		return false, fmt.Errorf("reading a request: %w", err)
 	}
 	if herr != nil {
 		// The request's framing is unknown or refused: answer, then
 		// close, since the next request's first byte cannot be found.
+		// rq.method is set once the request line is read, so that a
+		// HEAD's answer, even this one, has no body.
 		log.Printf("#%d %d %s: %s", cn.id, herr.status, statusText(herr.status), herr.reason)
 		resp := response{status: herr.status, contentType: textPlain,
 			body: []byte(fmt.Sprintf("%d %s: %s\n", herr.status, statusText(herr.status), herr.reason))}
-		return false, cn.write(&resp, "", false)
+		return false, cn.write(&resp, rq.method, false)
 	}
 	resp := route(cn.s.files, rq)
 	if resp.file != nil {
@@ -228,10 +309,12 @@ func (cn *conn) serveOne() (keepAlive bool, err error) {
 	if resp.status >= 400 {
 		log.Printf("#%d %d %s: %s %s", cn.id, resp.status, statusText(resp.status), rq.method, rq.target)
 	}
-	if err := cn.write(&resp, rq.method, rq.keepAlive); err != nil {
+	// During shutdown this is the connection's last answer, and says so.
+	keepAlive = rq.keepAlive && !cn.shuttingDown()
+	if err := cn.write(&resp, rq.method, keepAlive); err != nil {
 		return false, fmt.Errorf("answering %s %s: %w", rq.method, rq.target, err)
 	}
-	return rq.keepAlive, nil
+	return keepAlive, nil
 }
 
 // route picks the response to a well-formed request: /echo, or a file.
@@ -241,7 +324,7 @@ func route(files fs.FS, rq *request) response {
 	}
 	switch rq.method {
 	case "GET", "HEAD":
-		return response{status: 200, contentType: textPlain, body: echoText(rq)}
+		return response{status: 200, contentType: textPlain, echo: rq}
 	case "POST":
 		// Whatever bytes came, the same bytes go back. The type says
 		// "bytes, no more is known": a text label would invite the
@@ -258,20 +341,65 @@ func notAllowed(allow string) response {
 		body: []byte("405 Method Not Allowed: this path allows " + allow + "\n")}
 }
 
+// echoPiece bounds the bytes of a request that echoText escapes at once.
+// Escaping can make them four times longer (a control byte becomes
+// \xHH), so GET /echo's answer is never held whole: write sums its length
+// and then sends it piece by piece, and its memory stays a few KiB
+// however large the body.
+const echoPiece = 4 << 10
+
 // echoText shows the request as the server received it, one line of
-// text per line of request, with \r, \n and other invisible bytes escaped.
-func echoText(rq *request) []byte {
-	var b []byte
-	for _, p := range [][]byte{[]byte(rq.head), rq.body} {
-		for len(p) > 0 {
-			line := p
-			if i := bytes.IndexByte(p, '\n'); i >= 0 {
-				line = p[:i+1]
+// text per line of request, with \r, \n and other invisible bytes
+// escaped. It yields the text in pieces, cut at line ends and every
+// echoPiece bytes, but never inside a UTF-8 character; a piece is valid
+// until the next one comes.
+func echoText(rq *request) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		var text []byte // reused by every piece
+		for _, p := range [][]byte{[]byte(rq.head), rq.body} {
+			for len(p) > 0 {
+				line := p
+				if i := bytes.IndexByte(p, '\n'); i >= 0 {
+					line = p[:i+1]
+				}
+				p = p[len(line):]
+				for len(line) > 0 {
+					piece := line[:cutPiece(line)]
+					line = line[len(piece):]
+					text = appendEscaped(text[:0], piece)
+					if len(line) == 0 {
+						text = append(text, '\n')
+					}
+					if !yield(text) {
+						return
+					}
+				}
 			}
-			b = append(b, escape(line)...)
-			b = append(b, '\n')
-			p = p[len(line):]
 		}
 	}
-	return b
+}
+
+// cutPiece says where to cut the first piece of p: at echoPiece bytes, or
+// a little before, where a UTF-8 character starts. A byte that is no
+// character's start within utf8.UTFMax bytes belongs to none, and is
+// escaped on its own wherever the cut falls.
+func cutPiece(p []byte) int {
+	if len(p) <= echoPiece {
+		return len(p)
+	}
+	for i := echoPiece; i > echoPiece-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			return i
+		}
+	}
+	return echoPiece
+}
+
+// echoSize is the length of echoText's text.
+func echoSize(rq *request) int {
+	size := 0
+	for piece := range echoText(rq) {
+		size += len(piece)
+	}
+	return size
 }

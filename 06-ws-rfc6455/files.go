@@ -314,7 +314,7 @@ func (cn *conn) sendFile(f io.Reader, size int64) error {
 	}
 	for left := size; left > 0; {
 		chunk := &io.LimitedReader{R: f, N: min(left, writeChunk)}
-		cn.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		cn.c.SetWriteDeadline(time.Now().Add(cn.s.writeTimeout))
 		n, err := io.Copy(cn.w, chunk)
 		left -= n
 		switch {

@@ -22,7 +22,8 @@ var carried = []struct{ file, from, until string }{
 	{"date_test.go", "03-http-text", ""},
 	{"client.go", "03-http-text", "04-http-binary"}, // the raw -connect client; 05 and 06 speak WebSocket
 	{"bodies_test.go", "03-http-text", "04-http-binary"},
-	{"http.go", "04-http-binary", "05-ws-legacy"}, // 06 adds header fields and statuses for its handshake
+	{"conns_test.go", "03-http-text", "04-http-binary"}, // a connection's life: stalled reader, Ctrl-C, idle memory
+	{"http.go", "04-http-binary", "05-ws-legacy"},       // 06 adds header fields and statuses for its handshake
 	{"files.go", "04-http-binary", ""},
 	{"genimages.go", "04-http-binary", ""},
 	{"site/bytes.png", "04-http-binary", ""},

@@ -183,8 +183,12 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 //
 //	[ipv6]        this machine can listen on [::1]
 //	[localhost6]  and "localhost" resolves to ::1 as well as 127.0.0.1
+//	[race]        the lesson runs under the race detector (go test -race),
+//	              so its memory says little about the lesson's own
 func Condition(cond string) (bool, error) {
 	switch cond {
+	case "race":
+		return raceEnabled, nil
 	case "ipv6":
 		return haveIPv6(), nil
 	case "localhost6":
