@@ -17,8 +17,8 @@ import (
 // printed it (an answer's head may come first). The href is taken as a
 // browser takes it: HTML entities decoded, then resolved against the URL
 // base. A link that stays on base's server shows as its path, decoded,
-// with "?query" and "#fragment" when it has them; any other (another
-// server, "javascript:…") shows whole. The text shows as a browser shows
+// then (query "…") and (fragment "…") when it has them; any other
+// (another server, "javascript:…") shows whole. The text shows as a browser shows
 // it: tags dropped, entities decoded, bytes that are not UTF-8 as U+FFFD.
 // Both are printed with [Escape]'s escapes.
 func cmdLinks(ts *testscript.TestScript, neg bool, args []string) {
@@ -48,10 +48,10 @@ func linkTarget(base *url.URL, href string) string {
 	}
 	s := u.Path
 	if u.RawQuery != "" || u.ForceQuery {
-		s += "?" + u.RawQuery
+		s += ` (query "` + u.RawQuery + `")`
 	}
-	if u.Fragment != "" {
-		s += "#" + u.Fragment
+	if u.Fragment != "" || strings.HasSuffix(href, "#") {
+		s += ` (fragment "` + u.Fragment + `")`
 	}
 	return s
 }

@@ -24,8 +24,8 @@ func TestLinks(t *testing.T) {
 		"javascript:void(0)  javascript:void(0)",
 		"/files/&lt;.txt  &lt;.txt",
 		"/files/<.txt  raw",
-		"/files/what?.txt  q",
-		"/files/#1.txt  f",
+		`/files/what (query ".txt")  q`,
+		`/files/ (fragment "1.txt")  f`,
 		`/files/caf\xe9.txt  caf` + "\uFFFD" + `.txt`,
 		"/files/sub/  sub/",
 	}
