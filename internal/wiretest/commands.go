@@ -498,6 +498,10 @@ func cmdRecv(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(ts.Stdout(), "%s", Escape(got))
 		return
 	}
+	if err != nil && *hash {
+		// Bytes worth hashing are too many to show.
+		ts.Fatalf("recv: %v after %d bytes, sha256 %x", err, len(got), sha256.Sum256(got))
+	}
 	if err != nil {
 		ts.Fatalf("recv: %v after %d bytes:\n%s", err, len(got), Escape(got))
 	}

@@ -172,6 +172,9 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"peakrss":   cmdPeakrss,
 		"mkcert":    cmdMkcert,
 		"tlsdial":   cmdTLSDial,
+		"links":     cmdLinks,
+		"mkfile":    cmdMkfile,
+		"sendmany":  cmdSendmany,
 
 		// permessage-deflate (deflate.go)
 		"deflateframe": cmdDeflateframe,
