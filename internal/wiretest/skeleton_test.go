@@ -24,6 +24,9 @@ var carried = []struct{ file, from, until string }{
 	{"bodies_test.go", "03-http-text", "04-http-binary"},
 	{"http.go", "04-http-binary", "05-ws-legacy"}, // 06 adds header fields and statuses for its handshake
 	{"files.go", "04-http-binary", ""},
+	{"files_unix.go", "04-http-binary", ""}, // how files.go opens without waiting, by platform
+	{"files_other.go", "04-http-binary", ""},
+	{"fifo_test.go", "04-http-binary", ""},
 	{"genimages.go", "04-http-binary", ""},
 	{"site/bytes.png", "04-http-binary", ""},
 	{"site/ice-caps.jpg", "04-http-binary", ""},
