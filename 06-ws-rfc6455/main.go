@@ -69,6 +69,14 @@ func main() {
 	maxMsg := flag.Int64("max-message", maxMessage, "refuse WebSocket messages longer than `n` bytes (close code 1009)")
 	flag.Usage = usage
 	flag.Parse()
+	checkFlags(
+		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
+		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"head-timeout", *headWait > 0, "a duration above 0, such as 10s"},
+		flagRule{"idle-timeout", *idleWait > 0, "a duration above 0, such as 30s"},
+		flagRule{"ping", *ping >= 0, "a duration of 0 (never) or more, such as 30s"},
+		flagRule{"max-message", *maxMsg > 0, "a number of bytes above 0"},
+	)
 	log.SetFlags(0)
 	log.SetPrefix("06-ws-rfc6455: ")
 

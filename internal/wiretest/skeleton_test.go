@@ -19,6 +19,7 @@ var carried = []struct{ file, from, until string }{
 	{"serve.go", "01-echo", ""},      // the skeleton: listen, accept, shutdown
 	{"serve_test.go", "01-echo", ""}, // tests the skeleton's listen
 	{"trace.go", "01-echo", ""},      // -trace and the escape format
+	{"flags.go", "01-echo", ""},      // flag values that cannot work, refused at startup
 	{"main_test.go", "01-echo", ""},  // runs the lesson's scripts
 	{"date_test.go", "03-http-text", ""},
 	{"client.go", "03-http-text", "04-http-binary"}, // the raw -connect client; 05 and 06 speak WebSocket
