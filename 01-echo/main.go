@@ -38,13 +38,13 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("01-echo: ")
 	checkFlags(
 		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
 		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
 		flagRule{"idle-timeout", *idle > 0, "a duration above 0, such as 30s"},
 	)
-	log.SetFlags(0)
-	log.SetPrefix("01-echo: ")
 
 	var err error
 	if *connect != "" {

@@ -54,6 +54,8 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("02-encodings: ")
 	enc, encErr := encodingNamed(*encName)
 	checkFlags(
 		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
@@ -61,8 +63,6 @@ func main() {
 		flagRule{"encoding", encErr == nil, "ascii, latin1, utf-8, utf-16le or utf-16be"},
 		flagRule{"idle-timeout", *idle > 0, "a duration above 0, such as 30s"},
 	)
-	log.SetFlags(0)
-	log.SetPrefix("02-encodings: ")
 
 	var err error
 	if *connect != "" {

@@ -3,7 +3,7 @@ package main
 // This file refuses, at startup, a flag value that parses but cannot
 // work: a timeout of 0 or less, a port past 65535. Without the check the
 // server would start and fail later, on every connection, far from the
-// cause. Each lesson lists its rules right after flag.Parse in main.go.
+// cause. Each lesson lists its rules in main.go, once flag.Parse is done.
 
 import (
 	"flag"

@@ -64,6 +64,8 @@ func main() {
 	idleWait := flag.Duration("idle-timeout", idleTimeout, "close a keep-alive connection or a WebSocket idle for `d`")
 	flag.Usage = usage
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("05-ws-legacy: ")
 	checkFlags(
 		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
 		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
@@ -71,8 +73,6 @@ func main() {
 		flagRule{"head-timeout", *headWait > 0, "a duration above 0, such as 10s"},
 		flagRule{"idle-timeout", *idleWait > 0, "a duration above 0, such as 30s"},
 	)
-	log.SetFlags(0)
-	log.SetPrefix("05-ws-legacy: ")
 
 	var err error
 	if *connect != "" {

@@ -69,6 +69,8 @@ func main() {
 	maxMsg := flag.Int64("max-message", maxMessage, "refuse WebSocket messages longer than `n` bytes (close code 1009)")
 	flag.Usage = usage
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("06-ws-rfc6455: ")
 	checkFlags(
 		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
 		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
@@ -79,8 +81,6 @@ func main() {
 		flagRule{"origins", validList(*origins, isOrigin), "origins as a browser writes them, scheme://host[:port] (or * or null), comma-separated"},
 		flagRule{"protocols", validList(*protocols, isToken), "subprotocol names, each a token (no spaces, no separators such as / or ;), comma-separated"},
 	)
-	log.SetFlags(0)
-	log.SetPrefix("06-ws-rfc6455: ")
 
 	var err error
 	if *connect != "" {
