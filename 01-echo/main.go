@@ -40,6 +40,11 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("01-echo: ")
+	checkFlags(
+		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
+		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"idle-timeout", *idle > 0, "a duration above 0, such as 30s"},
+	)
 
 	var err error
 	if *connect != "" {

@@ -17,11 +17,16 @@ import (
 	"time"
 )
 
-// lingerTimeout is how long the server keeps reading (and discarding)
-// after it has sent an error and stopped sending. Closing a socket with
-// unread bytes in it makes the kernel answer with a reset, which can
-// destroy the error line before the client has read it.
-const lingerTimeout = time.Second
+// lingerTimeout and maxLinger bound how long, and how many bytes, the
+// server keeps reading (and discarding) after it has sent an error and
+// stopped sending. Closing a socket with unread bytes in it makes the
+// kernel answer with a reset, which can destroy the error line before
+// the client has read it; but a client that floods for the whole second
+// would have the server read gigabytes for nothing.
+const (
+	lingerTimeout = time.Second
+	maxLinger     = 64 << 10
+)
 
 // serveConn is what the skeleton calls for each connection: the echo
 // (main.go), then one log line that says how the connection ended.
@@ -52,15 +57,16 @@ func (s *lineServer) sendError(w *bufio.Writer, format string, args ...any) {
 }
 
 // closeAfterError sends what w holds, stops sending, and reads what the
-// client still sends for lingerTimeout, so that the close does not
-// reset the connection before the client has read the error.
+// client still sends, for at most lingerTimeout and maxLinger bytes, so
+// that the close does not reset the connection before the client has
+// read the error.
 func (s *lineServer) closeAfterError(c net.Conn, w *bufio.Writer, err error) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	closeWrite(c)
 	c.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, c)
+	io.CopyN(io.Discard, c, maxLinger)
 	return err
 }
 

@@ -56,11 +56,15 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("02-encodings: ")
+	enc, encErr := encodingNamed(*encName)
+	checkFlags(
+		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
+		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"encoding", encErr == nil, "ascii, latin1, utf-8, utf-16le or utf-16be"},
+		flagRule{"idle-timeout", *idle > 0, "a duration above 0, such as 30s"},
+	)
 
-	enc, err := encodingNamed(*encName)
-	if err != nil {
-		log.Fatal(err)
-	}
+	var err error
 	if *connect != "" {
 		err = runClient(*connect, enc, *raw, *trace)
 	} else {

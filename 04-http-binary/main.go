@@ -71,6 +71,12 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("04-http-binary: ")
+	checkFlags(
+		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
+		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"head-timeout", *headWait > 0, "a duration above 0, such as 10s"},
+		flagRule{"idle-timeout", *idleWait > 0, "a duration above 0, such as 30s"},
+	)
 
 	var err error
 	if *connect != "" {

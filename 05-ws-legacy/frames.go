@@ -150,11 +150,22 @@ func readSentinelFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
+// maxLengthBytes bounds the bytes of one frame length. Three bytes of 7
+// bits hold any length up to 2^21-1, room for every frame up to
+// maxFrame; a length that is still going on after them cannot fit, even
+// when its bytes are 0x80 (a digit 0, more to come), which would keep
+// the length at 0 forever.
+const maxLengthBytes = 3
+
+// errLengthTooLong says a frame length went on past maxLengthBytes.
+var errLengthTooLong = &frameError{fmt.Sprintf("a frame length went on past %d bytes, more than any frame up to %d bytes needs", maxLengthBytes, maxFrame)}
+
 // readFrameLength reads the length of a length-prefixed frame: 7 bits per
-// byte, most significant first, while the high bit says more follow.
+// byte, most significant first, while the high bit says more follow. A
+// length that cannot fit maxFrame is refused at the byte that shows it.
 func readFrameLength(br *bufio.Reader) (int64, error) {
 	var n int64
-	for {
+	for i := 1; ; i++ {
 		b, err := br.ReadByte()
 		if err == io.EOF {
 			return 0, io.ErrUnexpectedEOF
@@ -163,11 +174,17 @@ func readFrameLength(br *bufio.Reader) (int64, error) {
 			return 0, err
 		}
 		n = n<<7 | int64(b&^lengthBit)
-		if n > maxFrame {
-			return 0, errFrameTooLong
-		}
 		if b&lengthBit == 0 {
+			if n > maxFrame {
+				return 0, errFrameTooLong
+			}
 			return n, nil
+		}
+		switch {
+		case i == maxLengthBytes:
+			return 0, errLengthTooLong
+		case n<<7 > maxFrame: // the next byte makes it at least n<<7
+			return 0, errFrameTooLong
 		}
 	}
 }

@@ -89,8 +89,21 @@ func listen(addr string) ([]net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	return listenIPs(addr, host, port, ips)
+}
+
+// listenIPs listens on port at each distinct address of ips, the
+// addresses that addr's host resolved to. One address can come twice: Go
+// reads /etc/hosts as it is, and a second line "127.0.0.1 localhost"
+// would make a second listener there fail with "address already in use".
+func listenIPs(addr, host, port string, ips []net.IPAddr) ([]net.Listener, error) {
 	var lns []net.Listener
+	seen := make(map[string]bool) // by ip.String(), which holds the zone
 	for _, ip := range ips {
+		if seen[ip.String()] {
+			continue
+		}
+		seen[ip.String()] = true
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
 		if errors.Is(err, syscall.EADDRNOTAVAIL) {
 			// The name lists an address this machine cannot use, such as

@@ -40,7 +40,27 @@ func openSite(dir string) (fs.FS, error) {
 		return nil, err
 	}
 	log.Printf("serving the folder %s", dir)
-	return root.FS(), nil
+	return folder{root}, nil
+}
+
+// folder is a folder on disk as an fs.FS whose Open never waits.
+type folder struct{ root *os.Root }
+
+// Open opens a name in the folder for reading, with openNoWait
+// (O_NONBLOCK on Unix): opening a named pipe (FIFO) otherwise waits, in
+// the kernel and with no deadline, until something opens it to write.
+// Whatever the name turned out to be, it is open now, and serveFile
+// checks that very file.
+func (d folder) Open(name string) (fs.File, error) {
+	// The names of an fs.FS, as os.Root's own FS checks them.
+	if !fs.ValidPath(name) || strings.ContainsRune(name, '\\') {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := d.root.OpenFile(name, os.O_RDONLY|openNoWait, 0)
+	if err != nil {
+		return nil, err // not f: a nil *os.File is not a nil fs.File
+	}
+	return f, nil
 }
 
 // serveFile answers GET and HEAD for a file of the site. The response
@@ -53,13 +73,9 @@ func serveFile(files fs.FS, rq *request) response {
 	if herr != nil {
 		return errorResponse(herr)
 	}
-	// Look before opening: opening a named pipe (FIFO) waits, in the
-	// kernel and with no deadline, until something opens it to write.
-	// Anything that is neither a regular file nor a folder is refused
-	// unopened. (When Stat fails, Open fails too, and says why below.)
-	if fi, err := fs.Stat(files, name); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
-		return notFound(rq.path, errNotRegular)
-	}
+	// Open, then look at what was opened: a look at the name first
+	// would say nothing of what the name is a moment later, when it is
+	// opened. The open does not wait, even for a named pipe (see folder).
 	f, err := files.Open(name)
 	if err != nil {
 		return notFound(rq.path, err)
@@ -76,6 +92,7 @@ func serveFile(files fs.FS, rq *request) response {
 		return response{status: 301, contentType: textPlain, location: rq.path + "/",
 			body: []byte("301 Moved Permanently: a folder's address ends in /: " + rq.path + "/\n")}
 	case !fi.Mode().IsRegular():
+		// A named pipe, a socket, a device: not a file to send.
 		f.Close()
 		return notFound(rq.path, errNotRegular)
 	}

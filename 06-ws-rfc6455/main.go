@@ -74,6 +74,16 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("06-ws-rfc6455: ")
+	checkFlags(
+		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
+		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"head-timeout", *headWait > 0, "a duration above 0, such as 10s"},
+		flagRule{"idle-timeout", *idleWait > 0, "a duration above 0, such as 30s"},
+		flagRule{"ping", *ping >= 0, "a duration of 0 (never) or more, such as 30s"},
+		flagRule{"max-message", *maxMsg > 0, "a number of bytes above 0"},
+		flagRule{"origins", validList(*origins, isOrigin), "origins as a browser writes them, scheme://host[:port] (or * or null), comma-separated"},
+		flagRule{"protocols", validList(*protocols, isToken), "subprotocol names, each a token (no spaces, no separators such as / or ;), comma-separated"},
+	)
 
 	var err error
 	if *connect != "" {
@@ -116,6 +126,29 @@ func splitList(v string) []string {
 		}
 	}
 	return list
+}
+
+// validList reports whether every item of a comma-separated flag value
+// passes ok.
+func validList(v string, ok func(string) bool) bool {
+	for _, item := range splitList(v) {
+		if !ok(item) {
+			return false
+		}
+	}
+	return true
+}
+
+// isOrigin reports whether o can ever equal a browser's Origin, which is
+// scheme://host[:port] with no user and no path (RFC 6454 section 6.2),
+// or "null"; "*" stands for any. "localhost:3000" or
+// "http://localhost:3000/" would match no page at all.
+func isOrigin(o string) bool {
+	if o == "*" || o == "null" {
+		return true
+	}
+	scheme, host, ok := strings.Cut(o, "://")
+	return ok && isToken(scheme) && host != "" && !strings.ContainsAny(host, "/?#@ ")
 }
 
 // httpServer is this lesson's handler for the skeleton in serve.go.

@@ -16,15 +16,20 @@ import (
 // a file on purpose gets an entry of its own here, and the lessons after
 // it are compared with its copy.
 var carried = []struct{ file, from, until string }{
-	{"serve.go", "01-echo", ""},     // the skeleton: listen, accept, shutdown
-	{"trace.go", "01-echo", ""},     // -trace and the escape format
-	{"main_test.go", "01-echo", ""}, // runs the lesson's scripts
+	{"serve.go", "01-echo", ""},      // the skeleton: listen, accept, shutdown
+	{"serve_test.go", "01-echo", ""}, // tests the skeleton's listen
+	{"trace.go", "01-echo", ""},      // -trace and the escape format
+	{"flags.go", "01-echo", ""},      // flag values that cannot work, refused at startup
+	{"main_test.go", "01-echo", ""},  // runs the lesson's scripts
 	{"date_test.go", "03-http-text", ""},
 	{"client.go", "03-http-text", "04-http-binary"}, // the raw -connect client; 05 and 06 speak WebSocket
 	{"bodies_test.go", "03-http-text", "04-http-binary"},
 	{"conns_test.go", "03-http-text", "04-http-binary"}, // a connection's life: stalled reader, Ctrl-C, idle memory
 	{"http.go", "04-http-binary", "05-ws-legacy"},       // 06 adds header fields and statuses for its handshake
 	{"files.go", "04-http-binary", ""},
+	{"files_unix.go", "04-http-binary", ""}, // how files.go opens without waiting, by platform
+	{"files_other.go", "04-http-binary", ""},
+	{"fifo_test.go", "04-http-binary", ""},
 	{"genimages.go", "04-http-binary", ""},
 	{"site/bytes.png", "04-http-binary", ""},
 	{"site/ice-caps.jpg", "04-http-binary", ""},
