@@ -86,6 +86,9 @@ func (s *httpServer) handshake(rq *request) response {
 		return refuse(400, "the request has %d Origin headers; a browser sends at most one", len(origins))
 	}
 	if len(origins) == 1 && !s.allowOrigin(origins[0], rq) {
+		if origins[0] == "*" || !isOrigin(origins[0]) { // no browser writes it: nothing to allow
+			return refuse(403, "Origin %s is not this site's, nor an origin a browser sends", quote(origins[0]))
+		}
 		return refuse(403, "Origin %s is not this site's; start the server with -origins %s to allow it", quote(origins[0]), origins[0])
 	}
 	// 6. The answer: the key, hashed with the GUID, proves that the server
