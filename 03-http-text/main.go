@@ -60,6 +60,7 @@ const (
 func main() {
 	addr := flag.String("addr", defaultAddr, "listen on `host:port` (port 0 picks a free port)")
 	connect := flag.String("connect", "", "be a raw client: send stdin to `host:port`, print what comes back")
+	send := flag.String("send", "", "client: send these `bytes` instead of stdin, written with Go's escapes (\\r\\n, \\x81)")
 	trace := flag.Bool("trace", false, "print every byte read and written, with visible escapes")
 	headWait := flag.Duration("head-timeout", headTimeout, "drop a client that takes longer than `d` to send a request head")
 	idleWait := flag.Duration("idle-timeout", idleTimeout, "close a keep-alive connection idle for `d`")
@@ -70,13 +71,14 @@ func main() {
 	checkFlags(
 		flagRule{"addr", hostPort(*addr, 0), "host:port, the port from 0 (any free port) to 65535"},
 		flagRule{"connect", *connect == "" || hostPort(*connect, 1), "host:port, the port from 1 to 65535"},
+		flagRule{"send", *send == "" || *connect != "" && validEscapes(*send), "bytes with Go's escapes (\\r, \\n, \\t, \\\\, \\xHH), with -connect"},
 		flagRule{"head-timeout", *headWait > 0, "a duration above 0, such as 10s"},
 		flagRule{"idle-timeout", *idleWait > 0, "a duration above 0, such as 30s"},
 	)
 
 	var err error
 	if *connect != "" {
-		err = runClient(*connect, *trace)
+		err = runClient(*connect, clientInput(*send), *trace)
 	} else {
 		s := newHTTPServer()
 		s.trace, s.headTimeout, s.idleTimeout = *trace, *headWait, *idleWait
