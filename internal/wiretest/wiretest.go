@@ -171,6 +171,8 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"crowd":     cmdCrowd,
 		"peakrss":   cmdPeakrss,
 		"mkcert":    cmdMkcert,
+		"wsflood":   cmdWsflood,
+		"wsdrain":   cmdWsdrain,
 	}
 }
 
