@@ -672,7 +672,8 @@ func cmdCrowd(ts *testscript.TestScript, neg bool, args []string) {
 // peakrss [-max size [-for d]]
 //
 // prints the running server's peak resident memory, the VmHWM line of
-// /proc/PID/status (so Linux only: elsewhere it skips the script). With
+// /proc/PID/status (so Linux only: elsewhere it skips the script, or
+// fails an exercise's check, as a missing tool does). With
 // -max it fails when the peak is over size (bytes, or with KiB, MiB or
 // GiB: 64MiB), and with -for it watches the peak for d and fails as soon
 // as it goes over: memory that a server takes a moment to allocate shows.
@@ -713,7 +714,9 @@ func (st *state) peakRSS(ts *testscript.TestScript) int64 {
 	pid := st.srv.cmd.Process.Pid
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if errors.Is(err, os.ErrNotExist) && runtime.GOOS != "linux" {
-		st.t.Skip("skipping: peakrss reads /proc/PID/status, which only Linux has")
+		// A check that cannot run must not read as a pass: Missing fails
+		// an exercise's check, and skips a lesson's own test.
+		Missing(scriptT{ts}, "Linux (peakrss reads the server's memory from /proc/PID/status; write [linux] peakrss for a step that other systems may leave out)")
 	}
 	ts.Check(err)
 	for line := range strings.SplitSeq(string(status), "\n") {
