@@ -293,3 +293,66 @@ func noEOF(err error) error {
 	}
 	return err
 }
+
+// wssend [-bg] [-frame n] name size
+//
+// sends one binary message of size bytes, all 'x', on the WebSocket
+// connection name, masked, in frames of at most n bytes (default: one
+// frame): a message larger than the socket buffers, say, from a member
+// that reads nothing meanwhile. With -bg it writes in the background, as
+// sendrand -bg does, so that the script can read elsewhere meanwhile;
+// shut and close wait for it, and a write the server cut off is no error
+// there.
+func cmdWssend(ts *testscript.TestScript, neg bool, args []string) {
+	fs, _ := flags("wssend")
+	bg := fs.Bool("bg", false, "write in the background")
+	frameSize := fs.Int("frame", 0, "at most `n` bytes of payload a frame")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 2 || neg {
+		ts.Fatalf("usage: wssend [-bg] [-frame n] name size")
+	}
+	c := getConn(ts, fs.Arg(0))
+	size, err := strconv.Atoi(fs.Arg(1))
+	if err != nil || size < 0 || size > maxRecv {
+		ts.Fatalf("wssend: want a size of 0 to %d bytes, not %q", maxRecv, fs.Arg(1))
+	}
+	if c.bg != nil {
+		ts.Fatalf("a background send is still writing on this connection")
+	}
+	n := *frameSize
+	if n <= 0 {
+		n = max(size, 1)
+	}
+	write := func() error {
+		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
+		w := bufio.NewWriterSize(c.c, 64<<10)
+		payload := make([]byte, min(n, size))
+		for i := range payload {
+			payload[i] = 'x'
+		}
+		var frame []byte
+		for sent := 0; sent < size || sent == 0; {
+			k := min(n, size-sent)
+			b0 := byte(0x00) // a continuation
+			if sent == 0 {
+				b0 = 0x02 // binary
+			}
+			if sent+k == size {
+				b0 |= 0x80 // FIN
+			}
+			frame = appendMaskedFrame(frame[:0], b0, payload[:k])
+			if _, err := w.Write(frame); err != nil {
+				return err
+			}
+			if sent += k; size == 0 {
+				break
+			}
+		}
+		return w.Flush()
+	}
+	if *bg {
+		c.bg = make(chan error, 1)
+		go func() { c.bg <- write() }()
+		return
+	}
+	ts.Check(write())
+}

@@ -173,6 +173,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"mkcert":    cmdMkcert,
 		"wsflood":   cmdWsflood,
 		"wsdrain":   cmdWsdrain,
+		"wssend":    cmdWssend,
 	}
 }
 
