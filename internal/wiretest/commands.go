@@ -503,13 +503,23 @@ func cmdRecv(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("recv: %v after %d bytes, sha256 %x", err, len(got), sha256.Sum256(got))
 	}
 	if err != nil {
-		ts.Fatalf("recv: %v after %d bytes:\n%s", err, len(got), Escape(got))
+		ts.Fatalf("recv: %v after %d bytes:\n%s", err, len(got), Escape(elide(got)))
 	}
 	if *hash {
 		fmt.Fprintf(ts.Stdout(), "%d bytes, sha256 %x\n", len(got), sha256.Sum256(got))
 		return
 	}
 	fmt.Fprint(ts.Stdout(), Escape(got))
+}
+
+// elide keeps the start and the end of what a failed recv got, so that
+// megabytes that came before the failure do not bury its message.
+func elide(got []byte) []byte {
+	const keep = 256
+	if len(got) <= 3*keep {
+		return got
+	}
+	return slices.Concat(got[:keep], fmt.Appendf(nil, "\n… %d bytes …\n", len(got)-2*keep), got[len(got)-keep:])
 }
 
 func readUntil(r *bufio.Reader, delim []byte) ([]byte, error) {

@@ -179,6 +179,11 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		// permessage-deflate (deflate.go)
 		"deflateframe": cmdDeflateframe,
 		"deflatecrowd": cmdDeflatecrowd,
+
+		// WebSocket rooms under load (flood.go)
+		"wsflood": cmdWsflood,
+		"wsdrain": cmdWsdrain,
+		"wssend":  cmdWssend,
 	}
 }
 
