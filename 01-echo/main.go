@@ -26,6 +26,8 @@ const (
 )
 
 func main() {
+	// A name in backquotes in a usage string is what -h shows as the
+	// flag's value: "-addr host:port", "-idle-timeout d".
 	addr := flag.String("addr", defaultAddr, "listen on `host:port` (port 0 picks a free port)")
 	connect := flag.String("connect", "", "be a client: connect to the echo server at `host:port`")
 	naive := flag.Bool("naive", false, "client: send stdin, then make one read of 1024 bytes (wrong on purpose)")
