@@ -323,8 +323,8 @@ func findNginx(t *testing.T) string {
 	if p, err := exec.LookPath("nginx"); err == nil {
 		return p
 	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx" // not in PATH for users other than root
+	if p, err := exec.LookPath("/usr/sbin/nginx"); err == nil {
+		return p // not in PATH for users other than root
 	}
 	wiretest.Missing(t, "nginx (Debian: apt-get install nginx-light)")
 	return ""
