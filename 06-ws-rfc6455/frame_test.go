@@ -15,9 +15,12 @@ import (
 )
 
 func TestAcceptKey(t *testing.T) {
-	// RFC 6455 section 1.3.
-	if got := acceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		t.Errorf("acceptKey = %q", got)
+	// RFC 6455 section 1.3. With -v the answer shows, for a reader
+	// without openssl.
+	got := acceptKey("dGhlIHNhbXBsZSBub25jZQ==")
+	t.Logf("acceptKey(%q) = %q", "dGhlIHNhbXBsZSBub25jZQ==", got)
+	if got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Errorf("acceptKey = %q, want the RFC's s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", got)
 	}
 }
 
