@@ -1,6 +1,7 @@
 package wiretest
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -148,7 +149,7 @@ func CheckReadme(md string, l *Lesson) []error {
 			}
 			want, err := l.DiffStat(b.Diff)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("line %d: <!-- diffstat: %s -->: %v", b.Line, b.Diff, err))
+				errs = append(errs, fmt.Errorf("line %d: <!-- diffstat: %s -->: %w", b.Line, b.Diff, err))
 			} else if b.Text != want {
 				errs = append(errs, fmt.Errorf("line %d: the diff stat against %s is now:\n%s", b.Line, b.Diff, want))
 			}
@@ -313,9 +314,16 @@ func DiffStat(oldDir, newDir string) (string, error) {
 	return b.String(), nil
 }
 
+// ErrNoGit is DiffStat's error where git is not installed: the counts
+// are git's, and nothing else makes them.
+var ErrNoGit = errors.New("git is not installed; git diff --numstat counts the lines of a diff stat")
+
 // gitNumstat returns "+ADDED -REMOVED" by file name, relative to the
 // two folders, as git diff --no-index --numstat counts them.
 func gitNumstat(oldDir, newDir string) (map[string]string, error) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, ErrNoGit
+	}
 	cmd := exec.Command("git", "-c", "diff.algorithm=myers", "diff", "--no-index", "--numstat", "--no-renames", "--", oldDir, newDir)
 	out, err := cmd.Output()
 	if len(out) == 0 {

@@ -1,6 +1,7 @@
 package wiretest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,6 +70,10 @@ func TestReadmes(t *testing.T) {
 					}
 				}
 				for _, err := range CheckReadme(md, l) {
+					if errors.Is(err, ErrNoGit) {
+						Missing(t, "git (https://git-scm.com), which counts the diff stats")
+						continue
+					}
 					t.Errorf("%s/%s %v", filepath.Base(dir), page, err)
 				}
 			}
