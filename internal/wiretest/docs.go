@@ -202,7 +202,7 @@ const flagWindow = 40
 func unshownFlags(md string, b Block, script string) []string {
 	at := strings.Index(script, b.Text)
 	// In a golden file, the command that reads the file made it.
-	if i := strings.LastIndex(script[:at+len("-- ")], "\n-- "); i >= 0 {
+	if i := strings.LastIndex(script[:min(at+len("-- "), len(script))], "\n-- "); i >= 0 {
 		name, _, _ := strings.Cut(script[i+len("\n-- "):], " --\n")
 		if use := strings.Index(script, " "+name+"\n"); use >= 0 && use < at {
 			at = use
@@ -220,6 +220,7 @@ func unshownFlags(md string, b Block, script string) []string {
 	}
 	lines := strings.Split(md, "\n")
 	before := strings.Join(lines[max(0, b.Line-1-flagWindow):b.Line-1], "\n")
+	traced := strings.Contains(b.Text, " <- ") || strings.Contains(b.Text, " -> ")
 	var missing []string
 	for i := 0; i < len(serve); i++ {
 		flag := serve[i]
@@ -227,7 +228,6 @@ func unshownFlags(md string, b Block, script string) []string {
 			i++
 			flag += " " + strings.Trim(serve[i], "'")
 		}
-		traced := strings.Contains(b.Text, " <- ") || strings.Contains(b.Text, " -> ")
 		if flag == "-trace" && !traced {
 			continue // the block does not show what -trace adds
 		}
