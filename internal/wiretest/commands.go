@@ -248,7 +248,21 @@ type conn struct {
 	tls   *tls.Conn // TLS over c, after tlsdial; or nil
 	r     *bufio.Reader
 	local string     // local address, as the server logs it
-	bg    chan error // result of a background sendrand, or nil
+	bg    chan error // result of a background send (runWrite), or nil
+}
+
+// runWrite runs write now, or with bg in the background, where shut,
+// close and waitSend wait for it; one background write at a time.
+func (c *conn) runWrite(ts *testscript.TestScript, bg bool, write func() error) {
+	if c.bg != nil {
+		ts.Fatalf("a background send is still writing on this connection")
+	}
+	if bg {
+		c.bg = make(chan error, 1)
+		go func() { c.bg <- write() }()
+		return
+	}
+	ts.Check(write())
 }
 
 // waitSend waits for a background send, if any, to finish.
@@ -405,10 +419,7 @@ func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 	c := getConn(ts, fs.Arg(0))
 	n, err := strconv.ParseInt(fs.Arg(1), 10, 64)
 	ts.Check(err)
-	if c.bg != nil {
-		ts.Fatalf("a background sendrand is still writing on this connection")
-	}
-	write := func() error {
+	c.runWrite(ts, *bg, func() error {
 		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
 		w, r := c.stream(), randReader(n, *seed)
 		if len(head) > 0 {
@@ -422,13 +433,7 @@ func cmdSendrand(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		_, err := io.Copy(w, r)
 		return err
-	}
-	if *bg {
-		c.bg = make(chan error, 1)
-		go func() { c.bg <- write() }()
-		return
-	}
-	ts.Check(write())
+	})
 }
 
 // hashrand [-seed s] n

@@ -315,14 +315,11 @@ func cmdWssend(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil || size < 0 || size > maxRecv {
 		ts.Fatalf("wssend: want a size of 0 to %d bytes, not %q", maxRecv, fs.Arg(1))
 	}
-	if c.bg != nil {
-		ts.Fatalf("a background send is still writing on this connection")
-	}
 	n := *frameSize
 	if n <= 0 {
 		n = max(size, 1)
 	}
-	write := func() error {
+	c.runWrite(ts, *bg, func() error {
 		c.c.SetWriteDeadline(time.Now().Add(time.Minute))
 		w := bufio.NewWriterSize(c.c, 64<<10)
 		payload := make([]byte, min(n, size))
@@ -348,11 +345,5 @@ func cmdWssend(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		return w.Flush()
-	}
-	if *bg {
-		c.bg = make(chan error, 1)
-		go func() { c.bg <- write() }()
-		return
-	}
-	ts.Check(write())
+	})
 }

@@ -37,10 +37,7 @@ func cmdSendmany(ts *testscript.TestScript, neg bool, args []string) {
 	if int64(len(unit))*int64(n) > maxRecv {
 		ts.Fatalf("sendmany: %d times %d bytes is more than the limit of %d bytes", n, len(unit), maxRecv)
 	}
-	if c.bg != nil {
-		ts.Fatalf("a background send is still writing on this connection")
-	}
-	write := func() error {
+	c.runWrite(ts, *bg, func() error {
 		if *pause == 0 {
 			c.c.SetWriteDeadline(time.Now().Add(time.Minute))
 			_, err := c.c.Write(bytes.Repeat(unit, n))
@@ -56,13 +53,7 @@ func cmdSendmany(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		return nil
-	}
-	if *bg {
-		c.bg = make(chan error, 1)
-		go func() { c.bg <- write() }()
-		return
-	}
-	ts.Check(write())
+	})
 }
 
 // repeatArgs decodes sendmany's arguments: Go escapes, and *K for the
